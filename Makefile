@@ -1,0 +1,65 @@
+# The README's verbs. Every target sets up what it needs by itself.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.installed
+NODE_STAMP := node_modules/.installed
+
+export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
+export CDK_DISABLE_CLI_TELEMETRY := true
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help setup test lint typecheck pytest demo bench synth deploy destroy clean
+
+help:
+	@echo "make demo      run the notifier end to end on a local sandbox (no AWS account needed)"
+	@echo "make test      lint, type-check and run the whole test suite"
+	@echo "make bench     poller benchmark against the local emulator"
+	@echo "make synth     synthesize the CloudFormation template (offline)"
+	@echo "make deploy    npx cdk deploy (needs AWS credentials)"
+	@echo "make destroy   npx cdk destroy"
+
+# Reinstalled only when a requirements file changes.
+$(PY_STAMP): requirements/runtime.txt requirements/dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	touch $@
+
+# Reinstalled only when the lock file changes.
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(PY_STAMP) $(NODE_STAMP)
+
+lint: $(PY_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(PY_STAMP)
+	$(BIN)/mypy
+
+pytest: setup
+	$(BIN)/python -m pytest -n 2
+
+test: lint typecheck pytest
+
+demo: setup
+	$(BIN)/python -m local.sandbox
+
+bench: setup
+	$(BIN)/python -m bench.poller_bench
+
+synth: setup
+	npx cdk synth --quiet
+
+deploy: setup
+	npx cdk deploy
+
+destroy: setup
+	npx cdk destroy
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out build .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,25 @@
+"""The project's own exceptions; adapters turn SDK errors into these."""
+
+
+class NotifierError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class ConfigurationError(NotifierError):
+    """An environment variable is missing or malformed (raised at cold start)."""
+
+
+class InvalidEvent(NotifierError):
+    """A Lambda event that is not one of the shapes this function accepts."""
+
+
+class InvalidNotice(NotifierError):
+    """A message that is not a notifier transition document."""
+
+
+class BedrockUnavailable(NotifierError):
+    """Bedrock kept throttling or failing after the SDK's retries."""
+
+
+class StateStoreError(NotifierError):
+    """DynamoDB failed after the SDK's retries."""
