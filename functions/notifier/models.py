@@ -185,7 +185,9 @@ class Notice:
             raise InvalidNotice("the message is not a JSON object")
         if doc.get("schemaVersion") != SCHEMA_VERSION:
             raise InvalidNotice(f"schemaVersion is {doc.get('schemaVersion')!r}, expected {SCHEMA_VERSION!r}")
-        missing = [k for k in ("transitionId", "jobArn", "jobName", "modelId", "status", "submitTime") if not doc.get(k)]
+        missing = [
+            k for k in ("transitionId", "jobArn", "jobName", "modelId", "status", "submitTime") if not doc.get(k)
+        ]
         if missing:
             raise InvalidNotice(f"the message lacks {', '.join(missing)}")
         records = doc.get("records") or {}

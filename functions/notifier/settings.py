@@ -84,7 +84,9 @@ class PollerSettings:
         env = os.environ if env is None else env
         topic_arn = _required(env, "TOPIC_ARN")
         if not _TOPIC_ARN.match(topic_arn):
-            raise ConfigurationError(f"TOPIC_ARN={topic_arn!r} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)")
+            raise ConfigurationError(
+                f"TOPIC_ARN={topic_arn!r} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)"
+            )
         return cls(
             state_table_name=_required(env, "STATE_TABLE_NAME"),
             topic_arn=topic_arn,

@@ -20,7 +20,9 @@ def test_unknown_status_is_not_terminal():
 def test_iso_strings_sort_like_the_moments():
     early = isoformat(datetime(2026, 1, 1, 9, 59, 59, 999000, tzinfo=UTC))
     late = isoformat(datetime(2026, 1, 1, 10, 0, tzinfo=UTC))
-    assert early is not None and late is not None and early < late
+    assert early is not None
+    assert late is not None
+    assert early < late
     assert late == "2026-01-01T10:00:00.000Z"
 
 
