@@ -1,0 +1,117 @@
+"""How a transition reads on the topic: the JSON document, the email text, the Subject and the attributes."""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from typing import Any
+
+from notifier.models import TERMINAL_STATUSES, Notice, parse_time
+
+SUBJECT_LIMIT = 99  # SNS rejects a Subject of 100 characters or more
+ATTRIBUTE_LIMIT = 256  # enough for filtering; long job names are cut for the attribute only
+
+
+def describe_duration(start: str | None, end: str | None) -> str | None:
+    started, ended = parse_time(start), parse_time(end)
+    if started is None or ended is None or ended < started:
+        return None
+    return format_duration((ended - started).total_seconds())
+
+
+def format_duration(seconds: float) -> str:
+    minutes, _ = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d {hours}h {minutes}m"
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m" if minutes else f"{int(seconds)}s"
+
+
+def _ascii(text: str) -> str:
+    """SNS subjects must be ASCII without control characters."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return "".join(ch if ch.isprintable() else " " for ch in folded)
+
+
+def subject(notice: Notice) -> str:
+    prefix = f"Bedrock batch job {notice.status}: "
+    text = _ascii(prefix + notice.job_name)
+    return text if len(text) <= SUBJECT_LIMIT else text[: SUBJECT_LIMIT - 3] + "..."
+
+
+def _records_line(notice: Notice) -> str | None:
+    r = notice.records
+    if r.total is None and r.processed is None and r.success is None and r.error is None:
+        return None
+    parts = [
+        f"{r.processed if r.processed is not None else '?'} of {r.total if r.total is not None else '?'} processed"
+    ]
+    if r.success is not None:
+        parts.append(f"{r.success} succeeded")
+    if r.error is not None:
+        parts.append(f"{r.error} failed")
+    return ", ".join(parts)
+
+
+def email_text(notice: Notice) -> str:
+    previous = notice.previous_status or "new"
+    end_or_now = notice.end_time or notice.last_modified_time or notice.detected_at
+    lines = [
+        f"Bedrock batch inference job {notice.job_name!r} is now {notice.status} (was {previous}).",
+        "",
+        f"Job:        {notice.job_name}",
+        f"Model:      {notice.model_id}",
+        f"Status:     {previous} -> {notice.status}",
+        f"Submitted:  {notice.submit_time}",
+    ]
+    if notice.end_time:
+        lines.append(f"Ended:      {notice.end_time}")
+    duration = describe_duration(notice.submit_time, end_or_now)
+    if duration:
+        lines.append(f"{'Duration:' if notice.status in TERMINAL_STATUSES else 'Running:':<12}{duration}")
+    records = _records_line(notice)
+    if records:
+        lines.append(f"Records:    {records}")
+    if notice.message:
+        lines.append(f"Message:    {notice.message}")
+    if notice.output_s3_uri:
+        lines.append(f"Output:     {notice.output_s3_uri}")
+    lines += [
+        f"Job ARN:    {notice.job_arn}",
+        f"Account:    {notice.account_id} ({notice.region})",
+        "",
+        f"Open in the console: {notice.console_url}",
+        "",
+        f"Detected at {notice.detected_at}. Transition id {notice.transition_id}.",
+    ]
+    return "\n".join(lines)
+
+
+def message_attributes(notice: Notice) -> dict[str, dict[str, str]]:
+    """String attributes for subscription filter policies (FilterPolicyScope MessageAttributes)."""
+    values = {
+        "status": notice.status,
+        "previousStatus": notice.previous_status or "none",
+        "modelId": notice.model_id,
+        "jobName": notice.job_name,
+    }
+    return {k: {"DataType": "String", "StringValue": v[:ATTRIBUTE_LIMIT]} for k, v in values.items() if v}
+
+
+def sns_message(notice: Notice) -> str:
+    """The Message of a MessageStructure=json publish: the document for machines, text for email."""
+    document = json.dumps(notice.to_document(), separators=(",", ":"), sort_keys=True)
+    return json.dumps({"default": document, "email": email_text(notice)})
+
+
+def publish_entry(entry_id: str, notice: Notice) -> dict[str, Any]:
+    return {
+        "Id": entry_id,
+        "Message": sns_message(notice),
+        "MessageStructure": "json",
+        "Subject": subject(notice),
+        "MessageAttributes": message_attributes(notice),
+    }

@@ -1,0 +1,279 @@
+"""One poll: list what is new, follow what is still running, record transitions, publish the outbox.
+
+How a poll stays cheap and still misses nothing (DESIGN rules 1 and 2):
+  new jobs       ListModelInvocationJobs(submitTimeAfter = watermark - overlap), oldest first; the
+                 watermark is the newest submitTime seen, on Bedrock's clock, so the Lambda's clock never matters.
+  running jobs   one listing per non-terminal status for jobs submitted before that window, so a job that
+                 has run for days costs one page, not every job submitted since it started.
+  departed jobs  tracked open jobs found in neither listing left the non-terminal statuses: a Get each
+                 (or one listing of their submit-time window when there are many) reads where they went.
+Everything recorded goes through the outbox, so publishing is at least once whatever fails.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from notifier.bedrock_jobs import BedrockJobs
+from notifier.errors import BedrockUnavailable
+from notifier.models import KNOWN_STATUSES, NON_TERMINAL_STATUSES, JobSnapshot, is_terminal
+from notifier.observability import logger
+from notifier.publisher import NoticePublisher
+from notifier.rules import Change, NotifyRule, StoredJob, advance_watermark, detect_change, listing_start
+from notifier.settings import PollerSettings
+from notifier.state_store import Cursor, StateStore
+
+# Up to this many departed jobs are read one Get each; beyond it one listing of their window is cheaper.
+DEPARTED_GET_LIMIT = 25
+BOUNDARY = timedelta(seconds=1)  # listings overlap by this much so neither side's bound can drop a job
+
+
+@dataclass
+class Deadline:
+    """Stops new work `reserve` before the Lambda's timeout; publishing may use most of the reserve."""
+
+    remaining_ms: Callable[[], int]
+    reserve: timedelta
+
+    def work_left(self) -> float:
+        return self.remaining_ms() / 1000 - self.reserve.total_seconds()
+
+    def publish_left(self) -> float:
+        return self.remaining_ms() / 1000 - min(5.0, self.reserve.total_seconds() / 4)
+
+
+@dataclass
+class PollReport:
+    jobs_listed: int = 0
+    pages: int = 0
+    transitions: Counter[str] = field(default_factory=Counter)  # recorded status changes by new status
+    notices_recorded: int = 0
+    published: int = 0
+    publish_failures: int = 0
+    conflicts: int = 0
+    retired: int = 0
+    unknown_statuses: Counter[str] = field(default_factory=Counter)
+    open_jobs: int = 0
+    complete: bool = True
+    silent: bool = False
+    error: str | None = None
+
+
+class Poll:
+    def __init__(
+        self,
+        bedrock: BedrockJobs,
+        store: StateStore,
+        publisher: NoticePublisher,
+        settings: PollerSettings,
+        *,
+        region: str,
+        account_id: str,
+        deadline: Deadline,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.bedrock = bedrock
+        self.store = store
+        self.publisher = publisher
+        self.settings = settings
+        self.region = region
+        self.account_id = account_id
+        self.deadline = deadline
+        self.clock = clock
+        self.rule = NotifyRule(settings.notify_statuses, settings.job_name_patterns, settings.model_id_patterns)
+        self.report = PollReport()
+        self.known: dict[str, StoredJob] = {}
+        self.looked_up: set[str] = set()
+        self.seen: set[str] = set()
+        self.silent = False
+
+    # -- the scheduled poll ---------------------------------------------------------------------------------
+
+    def run(self) -> PollReport:
+        cursor = self.store.load_cursor()
+        self.silent = (cursor is None or not cursor.baseline_complete) and not self.settings.notify_on_first_run
+        self.report.silent = self.silent
+        watermark = cursor.watermark if cursor else None
+        start = listing_start(watermark, self.settings.overlap, self.clock(), self.settings.baseline_lookback)
+        open_before = self.store.open_jobs()
+        self.known.update(open_before)
+        try:
+            watermark = self._list_new(start, watermark)
+            if self.report.complete:
+                self._list_running(start)
+            if self.report.complete:
+                self._follow_departed([job for arn, job in open_before.items() if arn not in self.seen])
+        except BedrockUnavailable as error:
+            self.report.complete = False
+            self.report.error = str(error)
+            logger.error("Bedrock unavailable; finishing what was recorded", extra={"error": str(error)})
+        self._save_cursor(cursor, watermark)
+        self.publish_outbox()
+        self.report.open_jobs = sum(
+            1 for job in self.known.values() if not is_terminal(job.status) and job.status != _GONE
+        )
+        if self.report.error:
+            raise BedrockUnavailable(self.report.error)
+        return self.report
+
+    def _list_new(self, start: datetime, watermark: datetime | None) -> datetime | None:
+        for page in self._pages(submitted_after=start):
+            self._process(page)
+            watermark = advance_watermark(watermark, page)
+            if not self._time_for_more():
+                break
+        return watermark
+
+    def _list_running(self, start: datetime) -> None:
+        for status in NON_TERMINAL_STATUSES:
+            for page in self._pages(status=status, submitted_before=start + BOUNDARY):
+                self._process(page)
+                if not self._time_for_more():
+                    return
+
+    def _follow_departed(self, departed: list[StoredJob]) -> None:
+        remaining = {job.job_arn: job for job in departed}
+        if len(remaining) > DEPARTED_GET_LIMIT:
+            low = min(job.submit_time for job in departed) - BOUNDARY
+            high = max(job.submit_time for job in departed) + BOUNDARY
+            for page in self._pages(submitted_after=low, submitted_before=high):
+                found = [job for job in page if job.job_arn in remaining]
+                self._process(found)
+                for job in found:
+                    remaining.pop(job.job_arn, None)
+                if not remaining or not self._time_for_more():
+                    break
+        for stored in list(remaining.values()):
+            if not self._time_for_more():
+                return
+            current = self.bedrock.get(stored.job_arn)
+            if current is None:
+                self._retire(stored)
+            else:
+                self._process([current])
+
+    def _retire(self, stored: StoredJob) -> None:
+        logger.warning(
+            "Tracked job no longer exists in Bedrock; it is no longer followed",
+            extra={"job_arn": stored.job_arn, "last_status": stored.status},
+        )
+        if self.store.retire(stored, self.clock(), self.settings.job_ttl):
+            self.report.retired += 1
+            self.known[stored.job_arn] = StoredJob(stored.job_arn, _GONE, stored.submit_time)
+
+    def _save_cursor(self, cursor: Cursor | None, watermark: datetime | None) -> None:
+        baseline_complete = (cursor.baseline_complete if cursor else False) or self.report.complete
+        updated = Cursor(watermark=watermark, baseline_complete=baseline_complete)
+        if updated != cursor:  # an idle poll writes nothing
+            self.store.save_cursor(updated, self.clock())
+
+    # -- the fast path: one job named by an event -----------------------------------------------------------
+
+    def run_for_job(self, job_arn: str) -> PollReport:
+        """Reads one job now (a Bedrock state-change event) with the same dedupe as the scheduled poll."""
+        cursor = self.store.load_cursor()
+        self.silent = cursor is None and not self.settings.notify_on_first_run
+        try:
+            current = self.bedrock.get(job_arn)
+            if current is not None:
+                self._process([current])
+        except BedrockUnavailable as error:
+            self.report.error = str(error)
+        self.publish_outbox()
+        if self.report.error:
+            raise BedrockUnavailable(self.report.error)
+        return self.report
+
+    # -- shared steps ---------------------------------------------------------------------------------------
+
+    def _pages(self, **query: object) -> Iterator[list[JobSnapshot]]:
+        for page in self.bedrock.list_pages(**query):  # type: ignore[arg-type]
+            self.report.pages += 1
+            self.report.jobs_listed += len(page)
+            yield page
+
+    def _time_for_more(self) -> bool:
+        if self.deadline.work_left() > 0:
+            return True
+        if self.report.complete:
+            logger.warning("Stopping before the Lambda timeout; the next poll goes on from here")
+        self.report.complete = False
+        return False
+
+    def _process(self, page: list[JobSnapshot]) -> None:
+        """Diffs a page against the table and records what changed."""
+        jobs = list({job.job_arn: job for job in page}.values())
+        self.seen.update(job.job_arn for job in jobs)
+        unknown = [job.job_arn for job in jobs if job.job_arn not in self.known and job.job_arn not in self.looked_up]
+        if unknown:
+            self.known.update(self.store.get_jobs(unknown))
+            self.looked_up.update(unknown)
+        now = self.clock()
+        changes = []
+        for job in jobs:
+            change = detect_change(
+                job,
+                self.known.get(job.job_arn),
+                silent=self.silent,
+                rule=self.rule,
+                region=self.region,
+                account_id=self.account_id,
+                detected_at=now,
+            )
+            if change is not None:
+                changes.append(change)
+        if not changes:
+            return
+        recorded, conflicts = self.store.record(changes, now, self.settings.job_ttl)
+        for change in recorded:
+            self._remember(change)
+        for change in conflicts:
+            self.report.conflicts += 1
+            logger.info("Transition already recorded by an overlapping poll", extra={"job_arn": change.job.job_arn})
+
+    def _remember(self, change: Change) -> None:
+        job = change.job
+        self.known[job.job_arn] = StoredJob(job.job_arn, job.status, job.submit_time, job.last_modified_time)
+        self.report.transitions[job.status] += 1
+        if change.notice:
+            self.report.notices_recorded += 1
+        if job.status not in KNOWN_STATUSES:
+            self.report.unknown_statuses[job.status] += 1
+            logger.warning(
+                "Unknown job status: treated as not terminal and published",
+                extra={"job_arn": job.job_arn, "status": job.status},
+            )
+        logger.info(
+            "Transition recorded",
+            extra={
+                "job_arn": job.job_arn,
+                "previous_status": change.previous_status,
+                "status": job.status,
+                "published": change.notice is not None,
+            },
+        )
+
+    def publish_outbox(self) -> None:
+        """Publishes every recorded, unpublished notice (this poll's and any a failed run left)."""
+        entries = self.store.pending_notices()
+        if not entries:
+            return
+        outcome = self.publisher.publish([(e.sort_key, e.notice) for e in entries], self.deadline.publish_left)
+        if outcome.published:
+            self.store.delete_outbox(outcome.published)
+        self.report.published += len(outcome.published)
+        self.report.publish_failures += len(outcome.failed)
+        if outcome.failed:
+            logger.error(
+                "SNS did not accept some notices; they stay in the outbox for the next poll",
+                extra={"failed": len(outcome.failed), "errors": sorted(set(outcome.errors))},
+            )
+        unsent = len(entries) - len(outcome.published) - len(outcome.failed)
+        if unsent:
+            logger.warning("Out of time to publish; the next poll publishes the rest", extra={"unsent": unsent})
+
+
+_GONE = "Retired"  # in-memory marker for a job retired in this poll
