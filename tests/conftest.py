@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.aws"]
+pytest_plugins = ["tests.fixtures.aws", "tests.fixtures.bedrock"]
 
 
 @dataclass
