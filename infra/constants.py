@@ -1,0 +1,77 @@
+"""Names shared by the constructs, the app and the tests: ids, outputs, environment variables, service names."""
+
+from __future__ import annotations
+
+DEFAULT_STACK_NAME = "BedrockBatchNotifier"
+CONTEXT_KEY = "notifier"
+PROJECT_TAG = "bedrock-batch-notifier"
+
+# Handlers and the POWERTOOLS_SERVICE_NAME of each function (the "service" dimension of their metrics).
+POLLER_HANDLER = "notifier.poller.handler"
+SLACK_HANDLER = "notifier.slack.handler"
+POLLER_SERVICE = "poller"
+SLACK_SERVICE = "slack"
+
+# Construct ids directly under the stack.
+KEY_ID = "MessagingKey"
+DEAD_LETTERS_ID = "DeadLetters"
+STATE_TABLE_ID = "StateTable"
+TOPIC_ID = "Notifications"
+POLLER_ID = "Poller"
+SLACK_ID = "Slack"
+MONITORING_ID = "Monitoring"
+
+# Stack outputs (stable logical ids: scripts and the README refer to them). Names, never secret values.
+OUTPUT_TOPIC_ARN = "TopicArn"
+OUTPUT_STATE_TABLE_NAME = "StateTableName"
+OUTPUT_SLACK_SECRET_ARN = "SlackSecretArn"  # noqa: S105
+OUTPUT_SLACK_SECRET_COMMAND = "SlackSecretPutCommand"  # noqa: S105
+OUTPUT_DASHBOARD_URL = "DashboardUrl"
+OUTPUT_OPS_TOPIC_ARN = "OpsTopicArn"
+OUTPUT_DEAD_LETTER_QUEUE_URL = "DeadLetterQueueUrl"
+OUTPUT_SLACK_DEAD_LETTER_QUEUE_URL = "SlackDeadLetterQueueUrl"
+
+# Alarm names are "<stack name>-<suffix>", so the key and topic policies can name them by pattern.
+ALARM_POLLER_ERRORS = "PollerErrors"
+ALARM_POLLER_NOT_RUNNING = "PollerNotRunning"
+ALARM_PUBLISH_FAILURES = "PublishFailures"
+ALARM_DEAD_LETTERS = "DeadLetterQueueNotEmpty"
+ALARM_SLACK_PERMANENT_FAILURES = "SlackPermanentFailures"
+ALARM_SLACK_DEAD_LETTERS = "SlackDeadLetterQueueNotEmpty"
+
+# Environment of the poller (read by notifier.settings.PollerSettings).
+ENV_STATE_TABLE_NAME = "STATE_TABLE_NAME"
+ENV_TOPIC_ARN = "TOPIC_ARN"
+ENV_NOTIFY_STATUSES = "NOTIFY_STATUSES"
+ENV_JOB_NAME_PATTERNS = "JOB_NAME_PATTERNS"
+ENV_MODEL_ID_PATTERNS = "MODEL_ID_PATTERNS"
+ENV_OVERLAP_MINUTES = "OVERLAP_MINUTES"
+ENV_BASELINE_LOOKBACK_DAYS = "BASELINE_LOOKBACK_DAYS"
+ENV_NOTIFY_ON_FIRST_RUN = "NOTIFY_ON_FIRST_RUN"
+ENV_JOB_TTL_DAYS = "JOB_TTL_DAYS"
+ENV_PUBLISH_MAX_PER_SECOND = "PUBLISH_MAX_PER_SECOND"
+ENV_TIMEOUT_RESERVE_SECONDS = "TIMEOUT_RESERVE_SECONDS"
+
+# Environment of the Slack function (read by notifier.settings.SlackSettings).
+ENV_SLACK_SECRET_ARN = "SLACK_SECRET_ARN"  # noqa: S105
+ENV_SLACK_API_URL = "SLACK_API_URL"
+ENV_SLACK_BROADCAST_STATUSES = "SLACK_BROADCAST_STATUSES"
+ENV_SLACK_SECRET_MAX_AGE_SECONDS = "SLACK_SECRET_MAX_AGE_SECONDS"  # noqa: S105
+
+# Powertools, both functions.
+ENV_POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+ENV_POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+ENV_POWERTOOLS_LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
+
+# The message attributes the poller publishes (String), the only keys subscription filters use here.
+ATTRIBUTE_STATUS = "status"
+ATTRIBUTE_MODEL_ID = "modelId"
+ATTRIBUTE_JOB_NAME = "jobName"
+
+# Slack delivery: Slack allows about one message a second per channel, so a few small batches at a time.
+SLACK_BATCH_SIZE = 10
+SLACK_MAX_CONCURRENCY = 2  # the lowest value an SQS event source accepts
+SLACK_MAX_RECEIVE_COUNT = 5
+# AWS's guidance for SQS event sources: visibility timeout at least six times the function timeout.
+SLACK_VISIBILITY_FACTOR = 6
+DEAD_LETTER_RETENTION_DAYS = 14  # the longest SQS keeps a message

@@ -1,0 +1,152 @@
+"""cdk-nag's AwsSolutions and Serverless packs, run at synth as CDK policy-validation plugins.
+
+An error finding fails the synth. Every finding this stack accepts is acknowledged below, on the construct it
+concerns, with the reason; tests/infra check that the acknowledged set and the findings are the same set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Acknowledgment, Stage, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from cdk_nag import AwsSolutionsChecks, NagPack, ServerlessChecks
+from constructs import IConstruct
+
+from infra.stack import NotifierStack
+
+LATEST_RUNTIME_REASON = (
+    "Python 3.13 is the version the code, its wheels (pip --python-version 3.13) and its tests are built for, "
+    "and a supported Lambda runtime (upstream support until October 2029). A newer runtime is a deliberate "
+    "upgrade with its own test run, not a side effect of a CDK release."
+)
+XRAY_REASON = (
+    "xray:PutTraceSegments and xray:PutTelemetryRecords (active tracing) support no resource-level "
+    "permissions: the Service Authorization Reference lists no resource type for them, so only * applies."
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """An accepted cdk-nag finding: the rule id as the plugin reports it, where, and why it is accepted."""
+
+    construct: IConstruct
+    rule_id: str
+    reason: str
+
+    @property
+    def path(self) -> str:
+        return self.construct.node.path
+
+
+def packs() -> list[NagPack]:
+    return [AwsSolutionsChecks(), ServerlessChecks()]
+
+
+def add_checks(stage: Stage) -> None:
+    Validations.of(stage).add_plugins(AwsSolutionsChecks(stage), ServerlessChecks(stage))
+
+
+def _default_policy(role: iam.Role) -> IConstruct:
+    return role.node.find_child("DefaultPolicy")
+
+
+def _event_source_mapping(function: lambda_.Function) -> IConstruct:
+    return next(child for child in function.node.children if isinstance(child, lambda_.EventSourceMapping))
+
+
+def accepted_findings(stack: NotifierStack) -> list[Finding]:
+    poller = stack.poller
+    findings = [
+        Finding(
+            _default_policy(poller.role),
+            "AwsSolutions-IAM5[Resource::*]",
+            "bedrock:ListModelInvocationJobs has no resource type in the Service Authorization Reference (it is "
+            "authorized on * only); the same holds for the X-Ray actions of active tracing. Every other "
+            "statement of this policy names its resource.",
+        ),
+        Finding(
+            _default_policy(poller.role),
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:bedrock:<AWS::Region>:<AWS::AccountId>"
+            ":model-invocation-job/*]",
+            "The poller follows batch jobs it did not create (any team's, in this account and Region) with "
+            "bedrock:GetModelInvocationJob; their ids are known only once listed, so the model-invocation-job "
+            "resource is limited to this account and Region, not to named jobs.",
+        ),
+        Finding(poller.function, "AwsSolutions-L1", LATEST_RUNTIME_REASON),
+        Finding(poller.function, "Serverless-LambdaLatestVersion", LATEST_RUNTIME_REASON),
+        Finding(
+            poller.function,
+            "Serverless-LambdaDLQ",
+            "Failed and expired asynchronous invocations go to an on-failure destination (the dead-letter "
+            "queue), whose record also says why (error, or EventAgeExceeded); a function DLQ as well would "
+            "store each failure twice.",
+        ),
+        Finding(
+            stack.dead_letters.queue,
+            "AwsSolutions-SQS3",
+            "This queue is itself the dead-letter queue of the schedule's target, of the email subscriptions "
+            "(redrive policy) and of the poller (on-failure destination); the rule only recognizes queues "
+            "named in another queue's redrive policy or a function's DeadLetterConfig.",
+        ),
+        Finding(
+            stack.dead_letters.queue,
+            "Serverless-SQSRedrivePolicy",
+            "A dead-letter queue has no consumer whose failures need redriving: messages stay 14 days and the "
+            "DeadLetterQueueNotEmpty alarm reports the first one.",
+        ),
+    ]
+    slack = stack.slack
+    if slack is not None:
+        findings += [
+            Finding(_default_policy(slack.role), "AwsSolutions-IAM5[Resource::*]", XRAY_REASON),
+            Finding(slack.function, "AwsSolutions-L1", LATEST_RUNTIME_REASON),
+            Finding(slack.function, "Serverless-LambdaLatestVersion", LATEST_RUNTIME_REASON),
+            Finding(
+                slack.function,
+                "Serverless-LambdaDLQ",
+                "The function is invoked only by its SQS event source mapping, synchronously; a function DLQ "
+                "applies to asynchronous invocations. Failed messages reach the Slack DLQ through the queue's "
+                "redrive policy (maxReceiveCount 5).",
+            ),
+            Finding(
+                _event_source_mapping(slack.function),
+                "Serverless-LambdaEventSourceMappingDestination",
+                "Lambda supports on-failure destinations for stream and Kafka event sources, not for SQS: a "
+                "message that keeps failing moves to the queue's redrive DLQ (the Slack DLQ), which is alarmed.",
+            ),
+            Finding(
+                slack.dead_letter_queue,
+                "Serverless-SQSRedrivePolicy",
+                "The Slack DLQ is the end of the line: messages stay 14 days for a redrive to the Slack queue "
+                "once Slack works again, and the SlackDeadLetterQueueNotEmpty alarm reports the first one.",
+            ),
+        ]
+        config = stack.config
+        if not config.uses_existing_slack_secret:
+            findings.append(
+                Finding(
+                    slack.secret,
+                    "AwsSolutions-SMG4",
+                    "The secret holds a Slack webhook URL or bot token, which only Slack issues and revokes; no "
+                    "rotation function can replace it. Rotate it in Slack, then put the new value "
+                    "(SlackSecretPutCommand output).",
+                )
+            )
+        if config.slack_secret_name:
+            findings.append(
+                Finding(
+                    _default_policy(slack.role),
+                    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:"
+                    f"<AWS::AccountId>:secret:{config.slack_secret_name}-??????]",
+                    "The existing secret is configured by name: Secrets Manager ends every secret ARN with six "
+                    "random characters, so a grant by name must end in -??????, which matches only that name.",
+                )
+            )
+    return findings
+
+
+def acknowledge(stack: NotifierStack) -> None:
+    for finding in accepted_findings(stack):
+        Validations.of(finding.construct).acknowledge(Acknowledgment(id=finding.rule_id, reason=finding.reason))

@@ -1,0 +1,133 @@
+"""The poller: an EventBridge schedule runs it; it reads Bedrock, records transitions, publishes to the topic."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra import constants as c
+from infra.config import NotifierConfig
+from infra.function import NotifierFunction
+from notifier.state_schema import OPEN_INDEX
+
+POLLER_TABLE_ACTIONS = ("GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "BatchWriteItem")
+
+
+def poller_environment(config: NotifierConfig, *, table_name: str, topic_arn: str) -> dict[str, str]:
+    """The variables notifier.settings.PollerSettings reads, every one set so the stack states its behaviour."""
+    return {
+        c.ENV_STATE_TABLE_NAME: table_name,
+        c.ENV_TOPIC_ARN: topic_arn,
+        c.ENV_NOTIFY_STATUSES: ",".join(sorted(config.notify_statuses)),
+        c.ENV_JOB_NAME_PATTERNS: ",".join(config.job_name_patterns),
+        c.ENV_MODEL_ID_PATTERNS: ",".join(config.model_id_patterns),
+        c.ENV_OVERLAP_MINUTES: str(config.overlap_minutes),
+        c.ENV_BASELINE_LOOKBACK_DAYS: str(config.baseline_lookback_days),
+        c.ENV_NOTIFY_ON_FIRST_RUN: str(config.notify_on_first_run).lower(),
+        c.ENV_JOB_TTL_DAYS: str(config.job_ttl_days),
+        c.ENV_PUBLISH_MAX_PER_SECOND: str(config.publish_max_per_second),
+        c.ENV_TIMEOUT_RESERVE_SECONDS: str(config.timeout_reserve_seconds),
+    }
+
+
+class Poller(Construct):
+    """The scheduled poller.
+
+    Memory 256 MB: the work is I/O (Bedrock, DynamoDB, SNS), but at 128 MB importing boto3 and Powertools
+    alone takes about a second of a much slower CPU share; 256 MB costs the same per poll or less.
+    Timeout (default 240 s at a 5-minute rate) stays below the schedule, and reserved concurrency 1 makes
+    any overlap impossible; the code stops taking work TIMEOUT_RESERVE_SECONDS before the timeout.
+    Asynchronous invocations live at most one schedule period and are not retried: a throttled or failed
+    poll is not worth running late, the next scheduled one does the same work. What is dropped is recorded
+    in the dead-letter queue (on-failure destination, and the rule target's DLQ).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: NotifierConfig,
+        code: lambda_.Code,
+        table: dynamodb.ITable,
+        topic: sns.ITopic,
+        topic_key: kms.IKey,
+        dead_letter_queue: sqs.IQueue,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        period = Duration.minutes(config.schedule_minutes)
+        self.handler = NotifierFunction(
+            self,
+            "Handler",
+            code=code,
+            handler=c.POLLER_HANDLER,
+            service=c.POLLER_SERVICE,
+            description="Polls Amazon Bedrock batch inference jobs and publishes their status changes",
+            memory_mb=config.poller_memory_mb,
+            timeout=Duration.seconds(config.poller_timeout_seconds),
+            environment=poller_environment(config, table_name=table.table_name, topic_arn=topic.topic_arn),
+            log_level=config.log_level,
+            log_retention_days=config.log_retention_days,
+            removal_policy=removal_policy,
+            reserved_concurrency=config.reserved_concurrency,
+            async_options=lambda_.EventInvokeConfigOptions(
+                max_event_age=period,
+                retry_attempts=0,
+                on_failure=destinations.SqsDestination(dead_letter_queue),
+            ),
+        )
+        self.function = self.handler.function
+        self.role = self.handler.role
+
+        # From the Service Authorization Reference: ListModelInvocationJobs has no resource type (only "*");
+        # GetModelInvocationJob takes the model-invocation-job resource.
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["bedrock:ListModelInvocationJobs"], resources=["*"])
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["bedrock:GetModelInvocationJob"],
+                resources=[
+                    Stack.of(self).format_arn(service="bedrock", resource="model-invocation-job", resource_name="*")
+                ],
+            )
+        )
+        # The calls of notifier.state_store; TransactWriteItems is authorized by the PutItem of each item.
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=[f"dynamodb:{a}" for a in POLLER_TABLE_ACTIONS], resources=[table.table_arn])
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["dynamodb:Query"], resources=[f"{table.table_arn}/index/{OPEN_INDEX}"])
+        )
+        # sns:Publish also authorizes PublishBatch. Not topic.grant_publish: its key grant is kms:GenerateDataKey*,
+        # and SNS needs only GenerateDataKey and Decrypt from a publisher of an encrypted topic.
+        self.role.add_to_principal_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[topic.topic_arn]))
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["kms:Decrypt", "kms:GenerateDataKey"], resources=[topic_key.key_arn])
+        )
+
+        self.rule = events.Rule(
+            self,
+            "Schedule",
+            description="Runs the Bedrock batch notifier's poller",
+            schedule=events.Schedule.rate(period),
+            targets=[
+                targets.LambdaFunction(
+                    self.function,
+                    # Only if EventBridge cannot hand the event to Lambda at all; then once, within the period.
+                    retry_attempts=1,
+                    max_event_age=period,
+                    dead_letter_queue=dead_letter_queue,
+                )
+            ],
+        )

@@ -1,0 +1,171 @@
+"""Slack delivery: a queue subscribed to the topic, its DLQ, the Slack function and the secret it reads."""
+
+from __future__ import annotations
+
+from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as event_sources
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra import constants as c
+from infra.config import NotifierConfig
+from infra.function import NotifierFunction
+from infra.topic import status_filter
+from notifier.settings import DEFAULT_SLACK_API_URL
+
+SNS = iam.ServicePrincipal("sns.amazonaws.com")
+SLACK_TABLE_ACTIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
+SECRET_EXAMPLE = '{"webhookUrl":"https://hooks.slack.com/services/..."}'  # noqa: S105 (a placeholder shown in the command)
+
+
+def put_secret_command(secret_arn: str) -> str:
+    """The one line that stores the Slack credentials (the bot-token form is in the README)."""
+    return (
+        f"aws secretsmanager put-secret-value --region {Aws.REGION} --secret-id {secret_arn}"
+        f" --secret-string '{SECRET_EXAMPLE}'"
+    )
+
+
+def slack_environment(config: NotifierConfig, *, secret_arn: str, table_name: str) -> dict[str, str]:
+    """The variables notifier.settings.SlackSettings reads that the stack decides."""
+    return {
+        c.ENV_SLACK_SECRET_ARN: secret_arn,
+        c.ENV_STATE_TABLE_NAME: table_name,
+        c.ENV_SLACK_API_URL: DEFAULT_SLACK_API_URL,
+        c.ENV_SLACK_BROADCAST_STATUSES: ",".join(sorted(config.slack_broadcast_statuses)),
+        c.ENV_SLACK_SECRET_MAX_AGE_SECONDS: str(config.slack_secret_max_age_seconds),
+    }
+
+
+class SlackDelivery(Construct):
+    """Topic -> SQS (SNS envelope bodies, raw delivery off) -> Slack function -> Slack.
+
+    Ten messages a batch and at most two concurrent batches keep under Slack's rate limits; the function
+    reports failed items only, a failed message returns after the visibility timeout (six times the function
+    timeout, as AWS advises for SQS event sources) and after five receives moves to the DLQ (14 days).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: NotifierConfig,
+        code: lambda_.Code,
+        table: dynamodb.ITable,
+        topic: sns.ITopic,
+        topic_arn_literal: str,
+        key: kms.IKey,
+        removal_policy: RemovalPolicy,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        timeout = Duration.seconds(config.slack_timeout_seconds)
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=Duration.days(c.DEAD_LETTER_RETENTION_DAYS),
+        )
+        self.queue = sqs.Queue(
+            self,
+            "Queue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            visibility_timeout=Duration.seconds(config.slack_timeout_seconds * c.SLACK_VISIBILITY_FACTOR),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.dead_letter_queue, max_receive_count=c.SLACK_MAX_RECEIVE_COUNT
+            ),
+        )
+        # SNS delivers to the encrypted queues on behalf of this topic only: queue policies (the DLQ's comes
+        # with the subscription's redrive policy) and a key policy statement conditioned on the topic's ARN.
+        # Wired by hand rather than with SqsSubscription, whose key statement would Ref the topic: the topic
+        # is encrypted with the same key, so CloudFormation would see a cycle.
+        queue_policy = self.queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[SNS],
+                actions=["sqs:SendMessage"],
+                resources=[self.queue.queue_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": topic.topic_arn}},
+            )
+        )
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowNotificationTopicToSlackQueues",
+                principals=[SNS],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
+                resources=["*"],
+                conditions={"ArnEquals": {"aws:SourceArn": topic_arn_literal}},
+            )
+        )
+        # Raw delivery off: each body is the SNS envelope, which the Slack function parses.
+        self.subscription = sns.Subscription(
+            self,
+            "Subscription",
+            topic=topic,
+            protocol=sns.SubscriptionProtocol.SQS,
+            endpoint=self.queue.queue_arn,
+            raw_message_delivery=False,
+            filter_policy=status_filter(config.slack_statuses),
+            dead_letter_queue=self.dead_letter_queue,
+        )
+        if queue_policy.policy_dependable is not None:  # SNS may deliver as soon as the subscription exists
+            self.subscription.node.add_dependency(queue_policy.policy_dependable)
+
+        self.secret = self._secret(config, removal_policy)
+        self.handler = NotifierFunction(
+            self,
+            "Handler",
+            code=code,
+            handler=c.SLACK_HANDLER,
+            service=c.SLACK_SERVICE,
+            description="Posts Bedrock batch job status changes to Slack",
+            memory_mb=config.slack_memory_mb,
+            timeout=timeout,
+            environment=slack_environment(config, secret_arn=self.secret.secret_arn, table_name=table.table_name),
+            log_level=config.log_level,
+            log_retention_days=config.log_retention_days,
+            removal_policy=removal_policy,
+        )
+        self.function = self.handler.function
+        self.role = self.handler.role
+        self.secret.grant_read(self.role)
+        # Powertools idempotency records and notifier.slack_state's job -> Slack message mapping: items only.
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=[f"dynamodb:{a}" for a in SLACK_TABLE_ACTIONS], resources=[table.table_arn])
+        )
+        # Grants receive, delete and sqs:ChangeMessageVisibility (used to honour Slack's Retry-After), and
+        # kms:Decrypt on the queue's key.
+        self.function.add_event_source(
+            event_sources.SqsEventSource(
+                self.queue,
+                batch_size=c.SLACK_BATCH_SIZE,
+                max_concurrency=c.SLACK_MAX_CONCURRENCY,
+                report_batch_item_failures=True,
+            )
+        )
+        self.put_secret_command = put_secret_command(self.secret.secret_arn)
+
+    def _secret(self, config: NotifierConfig, removal_policy: RemovalPolicy) -> secretsmanager.ISecret:
+        if config.slack_secret_arn:
+            return secretsmanager.Secret.from_secret_complete_arn(self, "Secret", config.slack_secret_arn)
+        if config.slack_secret_name:
+            return secretsmanager.Secret.from_secret_name_v2(self, "Secret", config.slack_secret_name)
+        # Created holding "{}": the credentials are put afterwards (see the SlackSecretPutCommand output), never
+        # in the template. The Slack function reports a permanent failure until they are, which alarms.
+        secret = secretsmanager.Secret(
+            self,
+            "Secret",
+            description='Slack credentials of the Bedrock batch notifier: {"webhookUrl": ...} or {"botToken": ..., "channel": ...}',
+            secret_object_value={},
+            removal_policy=removal_policy,
+        )
+        return secret
