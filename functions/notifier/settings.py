@@ -112,6 +112,14 @@ class SlackSettings:
     api_url: str = DEFAULT_SLACK_API_URL
     broadcast_statuses: frozenset[str] = frozenset({"Failed", "Expired", "PartiallyCompleted"})
     secret_max_age_seconds: int = 300
+    # Delivery tuning: retries per Slack call (each for 429, 5xx and connection errors) and their backoff.
+    max_retries: int = 2
+    retry_backoff_seconds: float = 0.5
+    http_timeout_seconds: float = 10.0
+    # How long a delivered transitionId is remembered (SQS redeliveries and SNS duplicates come within hours).
+    idempotency_ttl_seconds: int = 2 * 86400
+    # How long the job -> Slack message mapping outlives the job's last transition.
+    message_ttl_days: int = 30
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SlackSettings:
@@ -132,4 +140,9 @@ class SlackSettings:
                 env, "SLACK_BROADCAST_STATUSES", frozenset({"Failed", "Expired", "PartiallyCompleted"})
             ),
             secret_max_age_seconds=int(_number(env, "SLACK_SECRET_MAX_AGE_SECONDS", 300, 0, 86400)),
+            max_retries=int(_number(env, "SLACK_MAX_RETRIES", 2, 0, 5)),
+            retry_backoff_seconds=_number(env, "SLACK_RETRY_BACKOFF_SECONDS", 0.5, 0, 10),
+            http_timeout_seconds=_number(env, "SLACK_HTTP_TIMEOUT_SECONDS", 10, 1, 60),
+            idempotency_ttl_seconds=int(_number(env, "SLACK_IDEMPOTENCY_TTL_HOURS", 48, 1, 24 * 14) * 3600),
+            message_ttl_days=int(_number(env, "SLACK_MESSAGE_TTL_DAYS", 30, 1, 365)),
         )

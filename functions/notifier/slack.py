@@ -1,0 +1,346 @@
+"""The Slack function: an SQS batch of SNS notifications (one transition each) -> Slack.
+
+Returns ``{"batchItemFailures": [...]}``: a message that could not be delivered goes back to the queue on its
+own, and after the queue's maxReceiveCount to its DLQ. What counts as failed:
+- retryable (429 that cannot be waited for in this invocation, 5xx, network, DynamoDB): back to the queue; after a
+  429 its visibility timeout becomes Slack's Retry-After;
+- permanent (Slack refuses the configuration, the secret is malformed, the body is not a notifier message):
+  logged with the cause, counted in SlackPermanentFailures (alarmed), no retry loop here.
+A transition already delivered (SQS redelivery, SNS duplicate) is not posted again: Powertools Idempotency keyed
+on transitionId.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyInconsistentStateError,
+    IdempotencyPersistenceLayerError,
+)
+from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
+from aws_lambda_powertools.utilities.parameters import SecretsProvider
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from botocore.exceptions import BotoCoreError, ClientError
+
+from notifier.errors import InvalidNotice, StateStoreError
+from notifier.models import Notice
+from notifier.observability import (
+    SLACK_MESSAGES_SENT,
+    SLACK_PERMANENT_FAILURES,
+    SLACK_RETRYABLE_FAILURES,
+    logger,
+    metrics,
+    tracer,
+)
+from notifier.settings import SlackSettings
+from notifier.slack_delivery import (
+    MAX_VISIBILITY_SECONDS,
+    BotClient,
+    BotMode,
+    ClaimWait,
+    CredentialsRejected,
+    RateLimited,
+    RetryPolicy,
+    SlackFailure,
+    WebhookMode,
+    WebhookSender,
+)
+from notifier.slack_secret import BotCredentials, SlackCredentials, SlackSecretSource
+from notifier.slack_state import IDEMPOTENCY_KEY_PREFIX, SlackMessageStore, idempotency_layer
+
+DeliveryMode = WebhookMode | BotMode
+Sleep = Callable[[float], None]
+
+
+@dataclass
+class SlackDependencies:
+    """Everything the function talks to, built once per cold start (tests build their own)."""
+
+    settings: SlackSettings
+    secrets: SlackSecretSource
+    store: SlackMessageStore
+    idempotency_config: IdempotencyConfig
+    deliver_once: Callable[..., dict[str, Any]]
+    sqs: Any
+    sleep: Sleep = time.sleep
+    claim_wait: ClaimWait | None = None
+
+
+def _deliver_transition(*, document: dict[str, Any], mode: DeliveryMode) -> dict[str, Any]:
+    return mode.deliver(Notice.from_document(document))
+
+
+def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
+    return {**(response or {}), "replayed": True}
+
+
+def build_dependencies(
+    settings: SlackSettings,
+    *,
+    sleep: Sleep = time.sleep,
+    secrets_provider: SecretsProvider | None = None,
+    claim_wait: ClaimWait | None = None,
+) -> SlackDependencies:
+    """Clients with boto3's default endpoint resolution, so AWS_ENDPOINT_URL (a local moto) is honoured."""
+    dynamodb = boto3.client("dynamodb")
+    config = IdempotencyConfig(
+        event_key_jmespath="transitionId",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=settings.idempotency_ttl_seconds,
+        response_hook=_mark_replayed,
+    )
+    deliver_once = idempotent_function(
+        _deliver_transition,
+        data_keyword_argument="document",
+        persistence_store=idempotency_layer(settings.state_table_name, dynamodb),
+        config=config,
+        key_prefix=IDEMPOTENCY_KEY_PREFIX,
+    )
+    return SlackDependencies(
+        settings=settings,
+        secrets=SlackSecretSource(settings.secret_arn, settings.secret_max_age_seconds, secrets_provider),
+        store=SlackMessageStore(settings.state_table_name, dynamodb, ttl_days=settings.message_ttl_days),
+        idempotency_config=config,
+        deliver_once=deliver_once,
+        sqs=boto3.client("sqs"),
+        sleep=sleep,
+        claim_wait=claim_wait,
+    )
+
+
+@functools.cache
+def default_dependencies() -> SlackDependencies:
+    return build_dependencies(SlackSettings.from_env())
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict[str, Any], context: LambdaContext, dependencies: SlackDependencies | None = None) -> dict:
+    return deliver_batch(event, context, dependencies or default_dependencies())
+
+
+def deliver_batch(event: dict[str, Any], context: LambdaContext, dependencies: SlackDependencies) -> dict:
+    dependencies.idempotency_config.register_lambda_context(context)
+    batch = BatchDelivery(dependencies, remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000)
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    try:
+        return dict(
+            process_partial_response(event=event, record_handler=batch.handle, processor=processor, context=context)
+        )
+    finally:
+        batch.publish_metrics()
+
+
+# --- parsing ---------------------------------------------------------------------------------------------------
+
+
+def parse_body(body: str) -> dict[str, Any]:
+    """The notifier document inside an SQS body; InvalidNotice names what is wrong.
+
+    The body is the SNS envelope (raw message delivery off). A bare notifier document is accepted too, so
+    enabling raw delivery on the subscription does not break delivery.
+    """
+    try:
+        envelope = json.loads(body)
+    except (TypeError, ValueError):
+        raise InvalidNotice("the SQS body is not JSON") from None
+    if not isinstance(envelope, dict):
+        raise InvalidNotice("the SQS body is not a JSON object")
+    if "schemaVersion" in envelope and "Type" not in envelope:
+        document: Any = envelope
+    else:
+        if envelope.get("Type") != "Notification":
+            raise InvalidNotice(f"the SQS body is not an SNS notification (Type is {envelope.get('Type')!r:.40})")
+        message = envelope.get("Message")
+        if not isinstance(message, str):
+            raise InvalidNotice("the SNS notification has no Message string")
+        try:
+            document = json.loads(message)
+        except ValueError:
+            raise InvalidNotice("the SNS Message is not JSON (not a notifier document)") from None
+    Notice.from_document(document)  # validates: raises InvalidNotice naming the field
+    return dict(document)
+
+
+def queue_url(event_source_arn: str) -> str:
+    """arn:aws:sqs:REGION:ACCOUNT:NAME -> the queue URL SQS APIs take."""
+    parts = event_source_arn.split(":")
+    if len(parts) != 6 or parts[2] != "sqs":
+        raise ValueError("not an SQS queue ARN")
+    partition, region, account, name = parts[1], parts[3], parts[4], parts[5]
+    suffix = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
+    return f"https://sqs.{region}.{suffix}/{account}/{name}"
+
+
+# --- one batch -------------------------------------------------------------------------------------------------
+
+
+class BatchDelivery:
+    """Delivers the records of one batch; the secret is read once per batch (from Powertools' cache)."""
+
+    def __init__(self, dependencies: SlackDependencies, remaining_seconds: Callable[[], float]) -> None:
+        self._deps = dependencies
+        self._remaining_seconds = remaining_seconds
+        self._credentials: SlackCredentials | None = None
+        self._mode: DeliveryMode | None = None
+        self._refreshed = False
+        # A failure that every later record of this batch would hit too (bad secret, refused credentials).
+        self._batch_failure: SlackFailure | None = None
+        self._rate_limited_until: float | None = None
+        self.counts: Counter[str] = Counter()
+
+    def handle(self, record: SQSRecord) -> dict[str, Any]:
+        fields: dict[str, Any] = {
+            "messageId": record.message_id,
+            "receiveCount": record.attributes.approximate_receive_count,
+        }
+        try:
+            document = parse_body(record.body)
+            fields.update(transitionId=document["transitionId"], jobArn=document["jobArn"], status=document["status"])
+            result = self._deliver(document)
+        except Exception as failure:
+            self._report_failure(record, failure, fields)
+            raise
+        if result.get("replayed"):
+            logger.info("Transition already delivered to Slack; not posting again", extra=fields)
+        else:
+            logger.info("Transition delivered to Slack", extra={**fields, "mode": result.get("mode")})
+        return result
+
+    def _deliver(self, document: dict[str, Any]) -> dict[str, Any]:
+        if self._batch_failure is not None:
+            raise self._batch_failure
+        if self._rate_limited_until is not None:
+            wait = self._rate_limited_until - time.monotonic()
+            if wait > 0:
+                raise RateLimited("Slack rate limit hit earlier in this batch", wait)
+        mode = self._current_mode()
+        try:
+            return self._deps.deliver_once(document=document, mode=mode)
+        except CredentialsRejected as rejected:
+            if self._refreshed:
+                self._batch_failure = rejected
+                raise
+            self._refreshed = True
+            logger.warning("Slack refused the credentials; reading the secret again", extra={"reason": rejected.reason})
+            fresh = self._read_secret(refresh=True)
+            if fresh == self._credentials:
+                self._batch_failure = rejected
+                raise
+            self._use(fresh)
+            try:
+                return self._deps.deliver_once(document=document, mode=self._current_mode())
+            except CredentialsRejected as again:
+                self._batch_failure = again
+                raise
+
+    def _current_mode(self) -> DeliveryMode:
+        if self._mode is None:
+            self._use(self._read_secret(refresh=False))
+        assert self._mode is not None
+        return self._mode
+
+    def _read_secret(self, *, refresh: bool) -> SlackCredentials:
+        try:
+            return self._deps.secrets.refresh() if refresh else self._deps.secrets.get()
+        except SlackFailure as failure:
+            self._batch_failure = failure
+            raise
+
+    def _use(self, credentials: SlackCredentials) -> None:
+        settings = self._deps.settings
+        policy = RetryPolicy(settings.max_retries, settings.retry_backoff_seconds, settings.http_timeout_seconds)
+        self._credentials = credentials
+        if isinstance(credentials, BotCredentials):
+            client = BotClient(credentials.token, settings.api_url, policy, self._remaining_seconds, self._deps.sleep)
+            self._mode = BotMode(
+                client,
+                credentials.channel,
+                self._deps.store,
+                settings.broadcast_statuses,
+                self._count_sent,
+                sleep=self._deps.sleep,
+                claim_wait=self._deps.claim_wait,
+            )
+        else:
+            sender = WebhookSender(credentials.url, policy, self._remaining_seconds, self._deps.sleep)
+            self._mode = WebhookMode(sender, self._count_sent)
+
+    def _count_sent(self, kind: str) -> None:
+        self.counts["sent"] += 1
+
+    def _report_failure(self, record: SQSRecord, failure: Exception, fields: dict[str, Any]) -> None:
+        permanent, reason = classify_failure(failure)
+        fields = {**fields, "reason": reason, "error": type(failure).__name__}
+        if permanent:
+            self.counts["permanent"] += 1
+            logger.error(
+                "Slack delivery failed permanently: the message returns to the queue and, after maxReceiveCount, "
+                "to the dead-letter queue",
+                extra=fields,
+            )
+            return
+        self.counts["retryable"] += 1
+        if isinstance(failure, RateLimited):
+            self._rate_limited_until = time.monotonic() + failure.retry_after
+            fields["retryAfterSeconds"] = failure.retry_after
+            self._defer(record, failure.retry_after)
+        if reason == UNEXPECTED:
+            logger.exception("Slack delivery failed unexpectedly; the message returns to the queue", extra=fields)
+        else:
+            logger.warning("Slack delivery failed; the message returns to the queue", extra=fields)
+
+    def _defer(self, record: SQSRecord, seconds: float) -> None:
+        """Hide the message until Slack's Retry-After has passed, instead of the queue's whole visibility timeout."""
+        try:
+            self._deps.sqs.change_message_visibility(
+                QueueUrl=queue_url(record.event_source_arn),
+                ReceiptHandle=record.receipt_handle,
+                VisibilityTimeout=min(max(math.ceil(seconds), 1), MAX_VISIBILITY_SECONDS),
+            )
+        except (ClientError, BotoCoreError, ValueError) as error:
+            # The message still returns to the queue, only after its usual visibility timeout.
+            logger.warning(
+                "Could not shorten the message's visibility timeout",
+                extra={"messageId": record.message_id, "error": type(error).__name__},
+            )
+
+    def publish_metrics(self) -> None:
+        # Messages sent is published even when zero, so a dashboard shows a quiet batch rather than no data.
+        metrics.add_metric(name=SLACK_MESSAGES_SENT, unit=MetricUnit.Count, value=self.counts["sent"])
+        for key, name in (("retryable", SLACK_RETRYABLE_FAILURES), ("permanent", SLACK_PERMANENT_FAILURES)):
+            if self.counts[key]:
+                metrics.add_metric(name=name, unit=MetricUnit.Count, value=self.counts[key])
+
+
+UNEXPECTED = "unexpected error"
+
+
+def classify_failure(failure: Exception) -> tuple[bool, str]:
+    """(permanent, a reason safe to log) for anything a record's delivery raised."""
+    if isinstance(failure, InvalidNotice):
+        return True, f"not a notifier message: {failure}"
+    if isinstance(failure, SlackFailure):
+        return failure.permanent, failure.reason
+    if isinstance(failure, StateStoreError):
+        return False, str(failure)
+    if isinstance(failure, IdempotencyAlreadyInProgressError | IdempotencyInconsistentStateError):
+        return False, "the same transition is being delivered by another invocation"
+    if isinstance(failure, IdempotencyPersistenceLayerError):
+        return False, "the idempotency records cannot be read or written now"
+    return False, UNEXPECTED

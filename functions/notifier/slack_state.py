@@ -1,0 +1,190 @@
+"""DynamoDB adapter of the Slack function: the job -> Slack message mapping, and the idempotency records.
+
+Both live in the state table shared with the poller, under prefixes reserved for Slack (see state_schema):
+  SLACK#<jobArn>  / <channel>                    the job's parent message in bot-token mode
+  IDEMPOTENCY#slack / slack-transition#<hash>    Powertools Idempotency record of one delivered transition
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
+from botocore.exceptions import BotoCoreError, ClientError
+
+from notifier.errors import StateStoreError
+from notifier.state_schema import IDEMPOTENCY_PREFIX, PARTITION_KEY, SLACK_PREFIX, SORT_KEY, TTL_ATTRIBUTE
+
+IDEMPOTENCY_PARTITION = IDEMPOTENCY_PREFIX + "slack"
+IDEMPOTENCY_KEY_PREFIX = "slack-transition"
+
+
+def idempotency_layer(table_name: str, client: Any) -> DynamoDBPersistenceLayer:
+    """Powertools Idempotency records in the shared table: one partition, keyed by the transitionId's hash."""
+    return DynamoDBPersistenceLayer(
+        table_name=table_name,
+        key_attr=PARTITION_KEY,
+        sort_key_attr=SORT_KEY,
+        static_pk_value=IDEMPOTENCY_PARTITION,
+        expiry_attr=TTL_ATTRIBUTE,
+        in_progress_expiry_attr="inProgressExpiresAt",
+        status_attr="idempotencyStatus",
+        data_attr="result",
+        validation_key_attr="validation",
+        boto3_client=client,
+    )
+
+
+@dataclass(frozen=True)
+class ParentMessage:
+    """What the table knows about a job's Slack message in one channel."""
+
+    job_arn: str
+    channel: str
+    ts: str | None  # None while the first transition's delivery is posting it
+    claimed_by: str | None
+    latest_order: str | None
+    latest_notice: dict[str, Any] | None
+    replied: frozenset[str]
+
+    @classmethod
+    def from_item(cls, item: dict[str, Any]) -> ParentMessage:
+        notice = item.get("latestNotice", {}).get("S")
+        return cls(
+            job_arn=item["pk"]["S"].removeprefix(SLACK_PREFIX),
+            channel=item["sk"]["S"],
+            ts=item.get("ts", {}).get("S"),
+            claimed_by=item.get("claimedBy", {}).get("S"),
+            latest_order=item.get("latestOrder", {}).get("S"),
+            latest_notice=json.loads(notice) if notice else None,
+            replied=frozenset(item.get("repliedTransitions", {}).get("SS", [])),
+        )
+
+
+def _key(job_arn: str, channel: str) -> dict[str, dict[str, str]]:
+    return {PARTITION_KEY: {"S": SLACK_PREFIX + job_arn}, SORT_KEY: {"S": channel}}
+
+
+def _is_condition_failure(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class SlackMessageStore:
+    """Conditional reads and writes of SLACK# items; DynamoDB trouble becomes StateStoreError (retryable)."""
+
+    def __init__(self, table_name: str, client: Any, ttl_days: int = 30, clock: Callable[[], float] = time.time):
+        self._table = table_name
+        self._client = client
+        self._ttl_seconds = ttl_days * 86400
+        self._clock = clock
+
+    def _expires_at(self) -> dict[str, str]:
+        return {"N": str(int(self._clock()) + self._ttl_seconds)}
+
+    def _call(self, operation: str, **arguments: Any) -> dict[str, Any] | None:
+        """Run one DynamoDB call; None when its condition did not hold."""
+        try:
+            return dict(getattr(self._client, operation)(TableName=self._table, **arguments))
+        except ClientError as error:
+            if _is_condition_failure(error):
+                return None
+            code = error.response.get("Error", {}).get("Code", "unknown")
+            raise StateStoreError(f"DynamoDB {operation} failed ({code})") from None
+        except BotoCoreError as error:
+            raise StateStoreError(f"DynamoDB {operation} failed ({type(error).__name__})") from None
+
+    def load(self, job_arn: str, channel: str) -> ParentMessage | None:
+        response = self._call("get_item", Key=_key(job_arn, channel), ConsistentRead=True)
+        item = (response or {}).get("Item")
+        return ParentMessage.from_item(item) if item else None
+
+    def claim(
+        self,
+        job_arn: str,
+        channel: str,
+        transition_id: str,
+        order: str,
+        notice: dict[str, Any],
+        stale_after_seconds: int,
+    ) -> bool:
+        """Become the one delivery that posts the job's parent message; False when another holds the claim.
+
+        A claim without a ts is taken over by its own transition (a retry) or when older than stale_after_seconds
+        (its delivery crashed before posting).
+        """
+        now = int(self._clock())
+        result = self._call(
+            "put_item",
+            Item={
+                **_key(job_arn, channel),
+                "claimedBy": {"S": transition_id},
+                "claimedAt": {"N": str(now)},
+                "latestOrder": {"S": order},
+                "latestNotice": {"S": json.dumps(notice, separators=(",", ":"))},
+                TTL_ATTRIBUTE: self._expires_at(),
+            },
+            ConditionExpression=(
+                "attribute_not_exists(pk) OR (attribute_not_exists(ts) AND (claimedBy = :me OR claimedAt < :stale))"
+            ),
+            ExpressionAttributeValues={":me": {"S": transition_id}, ":stale": {"N": str(now - stale_after_seconds)}},
+        )
+        return result is not None
+
+    def release_claim(self, job_arn: str, channel: str, transition_id: str) -> None:
+        """Give the claim up after a failed post, so another transition need not wait for it to go stale."""
+        self._call(
+            "delete_item",
+            Key=_key(job_arn, channel),
+            ConditionExpression="attribute_not_exists(ts) AND claimedBy = :me",
+            ExpressionAttributeValues={":me": {"S": transition_id}},
+        )
+
+    def record_parent(self, job_arn: str, channel: str, ts: str) -> ParentMessage:
+        """Store the posted parent's ts; if another delivery stored one first (a stale claim taken over), keep theirs."""
+        result = self._call(
+            "update_item",
+            Key=_key(job_arn, channel),
+            UpdateExpression="SET ts = :ts, #exp = :exp REMOVE claimedAt",
+            ConditionExpression="attribute_not_exists(ts)",
+            ExpressionAttributeNames={"#exp": TTL_ATTRIBUTE},
+            ExpressionAttributeValues={":ts": {"S": ts}, ":exp": self._expires_at()},
+            ReturnValues="ALL_NEW",
+        )
+        if result is not None:
+            return ParentMessage.from_item(result["Attributes"])
+        existing = self.load(job_arn, channel)
+        if existing is None:
+            raise StateStoreError("the Slack message item disappeared while its ts was being recorded")
+        return existing
+
+    def advance(self, job_arn: str, channel: str, order: str, notice: dict[str, Any]) -> bool:
+        """Make this transition the one the parent shows, unless it already shows a later one.
+
+        ``<=`` rather than ``<``: a retry of the transition shown re-applies its update, which is harmless.
+        """
+        result = self._call(
+            "update_item",
+            Key=_key(job_arn, channel),
+            UpdateExpression="SET latestOrder = :order, latestNotice = :notice, #exp = :exp",
+            ConditionExpression="attribute_exists(ts) AND (attribute_not_exists(latestOrder) OR latestOrder <= :order)",
+            ExpressionAttributeNames={"#exp": TTL_ATTRIBUTE},
+            ExpressionAttributeValues={
+                ":order": {"S": order},
+                ":notice": {"S": json.dumps(notice, separators=(",", ":"))},
+                ":exp": self._expires_at(),
+            },
+        )
+        return result is not None
+
+    def mark_replied(self, job_arn: str, channel: str, transition_id: str) -> None:
+        self._call(
+            "update_item",
+            Key=_key(job_arn, channel),
+            UpdateExpression="ADD repliedTransitions :id SET #exp = :exp",
+            ExpressionAttributeNames={"#exp": TTL_ATTRIBUTE},
+            ExpressionAttributeValues={":id": {"SS": [transition_id]}, ":exp": self._expires_at()},
+        )
