@@ -123,8 +123,7 @@ def accepted_findings(stack: NotifierStack) -> list[Finding]:
                 "once Slack works again, and the SlackDeadLetterQueueNotEmpty alarm reports the first one.",
             ),
         ]
-        config = stack.config
-        if not config.uses_existing_slack_secret:
+        if not stack.config.uses_existing_slack_secret:
             findings.append(
                 Finding(
                     slack.secret,
@@ -132,16 +131,6 @@ def accepted_findings(stack: NotifierStack) -> list[Finding]:
                     "The secret holds a Slack webhook URL or bot token, which only Slack issues and revokes; no "
                     "rotation function can replace it. Rotate it in Slack, then put the new value "
                     "(SlackSecretPutCommand output).",
-                )
-            )
-        if config.slack_secret_name:
-            findings.append(
-                Finding(
-                    _default_policy(slack.role),
-                    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:"
-                    f"<AWS::AccountId>:secret:{config.slack_secret_name}-??????]",
-                    "The existing secret is configured by name: Secrets Manager ends every secret ARN with six "
-                    "random characters, so a grant by name must end in -??????, which matches only that name.",
                 )
             )
     return findings

@@ -17,9 +17,9 @@ from constructs import Construct
 from infra import constants as c
 from infra.config import NotifierConfig
 from infra.function import NotifierFunction
-from notifier.state_schema import OPEN_INDEX
+from notifier.state_schema import INDEXES
 
-POLLER_TABLE_ACTIONS = ("GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "BatchWriteItem")
+POLLER_TABLE_ACTIONS = ("GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem")
 
 
 def poller_environment(config: NotifierConfig, *, table_name: str, topic_arn: str) -> dict[str, str]:
@@ -102,12 +102,14 @@ class Poller(Construct):
                 ],
             )
         )
-        # The calls of notifier.state_store; TransactWriteItems is authorized by the PutItem of each item.
+        # The calls notifier.state_store makes (tests/infra/test_iam.py reads them from its source).
         self.role.add_to_principal_policy(
             iam.PolicyStatement(actions=[f"dynamodb:{a}" for a in POLLER_TABLE_ACTIONS], resources=[table.table_arn])
         )
         self.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["dynamodb:Query"], resources=[f"{table.table_arn}/index/{OPEN_INDEX}"])
+            iam.PolicyStatement(
+                actions=["dynamodb:Query"], resources=[f"{table.table_arn}/index/{index}" for index, _, _ in INDEXES]
+            )
         )
         # sns:Publish also authorizes PublishBatch. Not topic.grant_publish: its key grant is kms:GenerateDataKey*,
         # and SNS needs only GenerateDataKey and Decrypt from a publisher of an encrypted topic.

@@ -6,14 +6,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
-from notifier.state_schema import (
-    OPEN_INDEX,
-    OPEN_INDEX_PARTITION_KEY,
-    OPEN_INDEX_SORT_KEY,
-    PARTITION_KEY,
-    SORT_KEY,
-    TTL_ATTRIBUTE,
-)
+from notifier.state_schema import INDEXES, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 
 
 def _string(name: str) -> dynamodb.Attribute:
@@ -45,10 +38,11 @@ class StateTable(Construct):
             deletion_protection=retain,
             removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
         )
-        # Sparse: only jobs that are not terminal carry these keys, so one Query lists what is still open.
-        self.table.add_global_secondary_index(
-            index_name=OPEN_INDEX,
-            partition_key=_string(OPEN_INDEX_PARTITION_KEY),
-            sort_key=_string(OPEN_INDEX_SORT_KEY),
-            projection_type=dynamodb.ProjectionType.ALL,
-        )
+        # Sparse indexes: only the items that carry their keys (open jobs, jobs with unpublished notices).
+        for index, partition_key, sort_key in INDEXES:
+            self.table.add_global_secondary_index(
+                index_name=index,
+                partition_key=_string(partition_key),
+                sort_key=_string(sort_key),
+                projection_type=dynamodb.ProjectionType.ALL,
+            )

@@ -1,0 +1,133 @@
+"""`npx cdk synth` as a person runs it: no AWS credentials, no Docker, no lookups, real bundling."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.api import lint
+
+from infra import REPO_ROOT
+from tests.infra.test_cfn_lint import REGIONS
+
+pytestmark = pytest.mark.slow
+
+STACK = "BedrockBatchNotifier"
+# What a credential or a Slack secret looks like; none may reach a template.
+SECRET_SHAPES = [
+    r"xox[abposr]-[A-Za-z0-9-]{8,}",
+    r"hooks\.slack\.com/services/T[A-Z0-9]{4,}",
+    r"AKIA[0-9A-Z]{16}",
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----",
+    r'"botToken"\s*:\s*"[^".]',
+]
+
+
+def cdk_synth(output: Path, *arguments: str) -> subprocess.CompletedProcess[str]:
+    # Nothing from the caller's AWS setup, and a docker command that cannot run: bundling must be local.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTEST_", "CDK_"))}
+    env.update(
+        JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION="1",
+        CDK_DISABLE_CLI_TELEMETRY="true",
+        CDK_DOCKER=str(output.parent / "no-docker-here"),
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_CONFIG_FILE=str(output.parent / "no-aws-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(output.parent / "no-aws-credentials"),
+    )
+    command = ["npx", "--no-install", "cdk", "synth", "--quiet", "--output", str(output), *arguments]
+    return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)  # noqa: S603
+
+
+@pytest.fixture(scope="module")
+def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    output = tmp_path_factory.mktemp("cli") / "cdk.out"
+    result = cdk_synth(output, "-c", "slack=true", "-c", "emails=team@example.com")
+    assert result.returncode == 0, result.stderr[-4000:]
+    return output
+
+
+def template(output: Path) -> dict[str, Any]:
+    return dict(json.loads((output / f"{STACK}.template.json").read_text()))
+
+
+def function_asset(output: Path) -> Path:
+    assets = json.loads((output / f"{STACK}.assets.json").read_text())["files"]
+    (entry,) = [a for a in assets.values() if a["source"].get("packaging") == "zip"]
+    return output / entry["source"]["path"]
+
+
+def test_the_asset_is_bundled_without_docker(synthesized: Path) -> None:
+    asset = function_asset(synthesized)
+    top = {p.name for p in asset.iterdir()}
+
+    for module in ("__init__.py", "poller.py", "slack.py", "state_schema.py", "observability.py"):
+        assert (asset / "notifier" / module).is_file(), module
+    assert {"aws_lambda_powertools", "aws_xray_sdk", "slack_sdk"} <= top
+    # Provided by the Lambda runtime, so not shipped again.
+    assert not top & {"boto3", "botocore", "s3transfer", "urllib3"}
+    assert not list(asset.rglob("__pycache__"))
+
+
+def test_compiled_wheels_are_for_lambda_arm64_and_python_3_13(synthesized: Path) -> None:
+    asset = function_asset(synthesized)
+    extensions = list(asset.rglob("*.so"))
+    tags = [line for wheel in asset.glob("*.dist-info/WHEEL") for line in wheel.read_text().splitlines()]
+    platform_tags = [t for t in tags if t.startswith("Tag:") and not t.endswith("-none-any")]
+
+    assert extensions, "expected at least one compiled extension (wrapt, for the X-Ray SDK)"
+    assert all(e.name.endswith(".cpython-313-aarch64-linux-gnu.so") for e in extensions), extensions
+    assert platform_tags
+    assert all("cp313" in t and "aarch64" in t for t in platform_tags), platform_tags
+
+
+def test_both_functions_deploy_that_asset(synthesized: Path) -> None:
+    asset = function_asset(synthesized)
+    functions = [r for r in template(synthesized)["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+
+    assert len(functions) == 2
+    assert {f["Properties"]["Code"]["S3Key"] for f in functions} == {asset.name.removeprefix("asset.") + ".zip"}
+
+
+def test_no_secret_reaches_the_template(synthesized: Path) -> None:
+    text = (synthesized / f"{STACK}.template.json").read_text()
+    secrets = [r for r in template(synthesized)["Resources"].values() if r["Type"] == "AWS::SecretsManager::Secret"]
+
+    assert [s["Properties"]["SecretString"] for s in secrets] == ["{}"]
+    for shape in SECRET_SHAPES:
+        assert not re.search(shape, text), shape
+
+
+def test_cdk_nag_reported_nothing(synthesized: Path) -> None:
+    report = json.loads((synthesized / "validation-report.json").read_text())
+
+    assert [v for plugin in report["pluginReports"] for v in plugin.get("violations", [])] == []
+
+
+def test_nothing_was_looked_up(synthesized: Path) -> None:
+    manifest = json.loads((synthesized / "manifest.json").read_text())
+
+    assert "missing" not in manifest
+    assert manifest["artifacts"][STACK]["environment"] == "aws://unknown-account/unknown-region"
+
+
+def test_cfn_lint_finds_nothing_in_the_cli_template(synthesized: Path) -> None:
+    matches = lint((synthesized / f"{STACK}.template.json").read_text(), regions=REGIONS)
+
+    assert [f"{m.rule.id} {m.message}" for m in matches] == []
+
+
+def test_a_bad_value_fails_the_synth_with_the_key_and_what_it_accepts(tmp_path: Path) -> None:
+    result = cdk_synth(tmp_path / "cdk.out", "-c", "scheduleMinutes=0")
+
+    assert result.returncode != 0
+    assert (
+        'Configuration error (cdk.json "notifier" or -c): scheduleMinutes="0" is out of range '
+        "(accepted: a whole number of minutes from 1 to 60)"
+    ) in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "cdk.out" / f"{STACK}.template.json").exists()

@@ -1,0 +1,214 @@
+"""The configuration object: defaults, how cdk.json and -c values are read, and the promised error messages."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from infra.config import (
+    KEYS,
+    LOG_RETENTION_DAYS,
+    ConfigError,
+    EmailSubscriber,
+    NotifierConfig,
+    config_table,
+)
+from notifier.models import DEFAULT_NOTIFY_STATUSES, TERMINAL_STATUSES
+from tests.infra.conftest import CDK_JSON
+
+
+def config(**context: Any) -> NotifierConfig:
+    return NotifierConfig.from_context(context)
+
+
+def error_of(**context: Any) -> str:
+    with pytest.raises(ConfigError) as raised:
+        NotifierConfig.from_context(context)
+    return str(raised.value)
+
+
+def test_defaults_are_the_documented_ones() -> None:
+    defaults = config()
+
+    assert defaults == NotifierConfig()
+    assert defaults.schedule_minutes == 5
+    assert defaults.notify_statuses == DEFAULT_NOTIFY_STATUSES == TERMINAL_STATUSES | {"InProgress"}
+    assert defaults.poller_timeout_seconds == 240
+    assert defaults.timeout_reserve_seconds == 30
+    assert defaults.reserved_concurrency == 1
+    assert defaults.removal_policy == "retain"
+    assert not defaults.slack
+    assert defaults.emails == ()
+    assert defaults.baseline_lookback_days == 8
+    assert defaults.overlap_minutes == 10
+    assert defaults.job_ttl_days == 30
+    assert not defaults.notify_on_first_run
+
+
+def test_cdk_json_states_the_defaults_it_lists() -> None:
+    """cdk.json shows the keys people change most; its values must be the code's defaults."""
+    listed = json.loads(CDK_JSON.read_text())["context"]["notifier"]
+
+    assert config(notifier=listed) == NotifierConfig()
+
+
+def test_every_field_has_a_documented_key() -> None:
+    fields = set(NotifierConfig.__dataclass_fields__)
+
+    assert {k.field for k in KEYS} == fields
+    table = config_table()
+    assert all(f"`{k.name}`" in table for k in KEYS)
+
+
+def test_command_line_strings_are_read_as_their_types() -> None:
+    """-c key=value always gives a string."""
+    given = config(
+        scheduleMinutes="1",
+        notifyStatuses="Failed,Completed",
+        emails="a@x.com,b@y.com",
+        slack="true",
+        reservedConcurrency="off",
+        removalPolicy="DESTROY",
+        logRetentionDays="90",
+        logLevel="debug",
+        jobNamePatterns="nightly-*,eval-?",
+    )
+
+    assert given.schedule_minutes == 1
+    assert given.notify_statuses == {"Failed", "Completed"}
+    assert given.emails == (EmailSubscriber("a@x.com"), EmailSubscriber("b@y.com"))
+    assert given.slack
+    assert given.reserved_concurrency is None
+    assert given.removal_policy == "destroy"
+    assert given.log_retention_days == 90
+    assert given.log_level == "DEBUG"
+    assert given.job_name_patterns == ("nightly-*", "eval-?")
+
+
+def test_command_line_overrides_cdk_json_key_by_key() -> None:
+    given = config(notifier={"scheduleMinutes": 10, "opsEmails": ["ops@x.com"]}, scheduleMinutes="2")
+
+    assert given.schedule_minutes == 2
+    assert given.ops_emails == ("ops@x.com",)
+
+
+def test_emails_with_their_own_filters_and_a_default_filter() -> None:
+    given = config(
+        notifier={
+            "emails": ["all@x.com", {"address": "failures@x.com", "statuses": ["Failed", "Expired"]}],
+            "emailStatuses": ["Completed", "Failed"],
+        }
+    )
+
+    everyone, failures = given.emails
+    assert given.email_filter(everyone) == {"Completed", "Failed"}
+    assert given.email_filter(failures) == {"Failed", "Expired"}
+
+
+def test_emails_as_json_on_the_command_line() -> None:
+    given = config(emails='[{"address": "a@x.com", "statuses": ["Failed"]}]')
+
+    assert given.emails == (EmailSubscriber("a@x.com", frozenset({"Failed"})),)
+
+
+def test_the_timeout_follows_a_shorter_schedule() -> None:
+    """The poller's timeout stays below the rate, so runs never overlap; the reserve shrinks with it."""
+    one_minute = config(scheduleMinutes=1)
+    two_minutes = config(scheduleMinutes=2)
+
+    assert one_minute.poller_timeout_seconds == 48
+    assert one_minute.timeout_reserve_seconds == 12
+    assert two_minutes.poller_timeout_seconds == 96
+    assert config(scheduleMinutes=60).poller_timeout_seconds == 240
+
+
+@pytest.mark.parametrize(
+    ("context", "message"),
+    [
+        (
+            {"scheduleMinutes": "0"},
+            'scheduleMinutes="0" is out of range (accepted: a whole number of minutes from 1 to 60)',
+        ),
+        ({"scheduleMinutes": 0.5}, "scheduleMinutes=0.5 is not a whole number (accepted: a whole number of minutes"),
+        ({"scheduleMinutes": True}, "scheduleMinutes=true is not a whole number"),
+        (
+            {"notifyStatuses": "Failed,Done"},
+            'notifyStatuses="Failed,Done" has unknown status Done (accepted: a list of Completed, Expired, Failed, '
+            "InProgress, PartiallyCompleted, Scheduled, Stopped, Stopping, Submitted, Validating)",
+        ),
+        ({"notifyStatuses": []}, "notifyStatuses=[] names no status"),
+        ({"notifyStatuses": 5}, "notifyStatuses=5 is not a list"),
+        ({"emails": "team@example"}, 'emails[0]="team@example" is not an email address (accepted: email addresses'),
+        ({"emails": ["a@x.com", "A@x.com"]}, 'emails="A@x.com" is listed twice'),
+        ({"emails": [{"adress": "a@x.com"}]}, 'emails[0]={"adress": "a@x.com"} has unknown field adress'),
+        (
+            {"emails": [{"address": "a@x.com", "statuses": ["Bogus"]}]},
+            'emails[0].statuses=["Bogus"] has unknown status Bogus',
+        ),
+        ({"opsEmails": "ops"}, 'opsEmails[0]="ops" is not an email address'),
+        (
+            {"notifier": {"scheduleMinute": 5}},
+            "scheduleMinute is not a configuration key; did you mean scheduleMinutes?",
+        ),
+        ({"scheduleMinute": "5"}, "-c scheduleMinute is not a configuration key; did you mean scheduleMinutes?"),
+        (
+            {"logRetentionDays": "31"},
+            'logRetentionDays="31" is not accepted (accepted: one of '
+            + ", ".join(str(d) for d in LOG_RETENTION_DAYS)
+            + ")",
+        ),
+        ({"logLevel": "verbose"}, 'logLevel="verbose" is not accepted (accepted: one of DEBUG, INFO, WARNING, ERROR)'),
+        ({"removalPolicy": "keep"}, 'removalPolicy="keep" is not accepted (accepted: one of retain, destroy)'),
+        ({"reservedConcurrency": 5}, "reservedConcurrency=5 is not accepted (accepted: 1 (one poll at a time)"),
+        ({"slack": "maybe"}, 'slack="maybe" is not a boolean (accepted: true or false)'),
+        ({"slackStatuses": "Failed"}, 'slackStatuses=["Failed"] is set but slack is false'),
+        (
+            {"slack": True, "slackSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x"},
+            "slackSecretArn=",
+        ),
+        (
+            {
+                "slack": True,
+                "slackSecretName": "a",
+                "slackSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:a-AbC123",
+            },
+            'slackSecretName="a" is set as well as slackSecretArn',
+        ),
+        (
+            {"pollerTimeoutSeconds": "300"},
+            "pollerTimeoutSeconds=300 is not shorter than the schedule (scheduleMinutes=5 is 300 s), so polls could "
+            "overlap (accepted: 10 to 299)",
+        ),
+        ({"scheduleMinutes": 1, "pollerTimeoutSeconds": 60}, "(accepted: 10 to 59)"),
+        ({"timeoutReserveSeconds": 235}, "timeoutReserveSeconds=235 leaves less than 10 s of the 240 s poller timeout"),
+        (
+            {"notifyStatuses": "Failed", "emailStatuses": "Completed"},
+            'emailStatuses=["Completed"] filters on Completed, which notifyStatuses does not publish '
+            "(accepted: statuses among notifyStatuses: Failed)",
+        ),
+        ({"jobNamePatterns": ["a,b"]}, 'jobNamePatterns=["a,b"] has an unusable pattern "a,b"'),
+        ({"stackName": "1-bad"}, 'stackName="1-bad" is malformed (accepted: a CloudFormation stack name)'),
+        ({"notifier": "[1]"}, "notifier=[1] is not an object (accepted: an object of configuration keys)"),
+    ],
+)
+def test_bad_values_are_refused_with_the_key_and_the_accepted_values(context: dict[str, Any], message: str) -> None:
+    assert message in error_of(**context)
+
+
+def test_an_existing_secret_by_full_arn_or_by_name() -> None:
+    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:team/slack-AbC123"
+
+    assert config(slack="true", slackSecretArn=arn).slack_secret_arn == arn
+    assert config(slack="true", slackSecretName="team/slack").uses_existing_slack_secret
+    assert not config(slack="true").uses_existing_slack_secret
+
+
+def test_cdk_context_keys_are_not_mistaken_for_configuration() -> None:
+    """The CLI's own keys carry ':' or '@'; they pass through."""
+    given = config(
+        **{"aws:cdk:bundling-stacks": [], "@aws-cdk/aws-iam:minimizePolicies": True, "acknowledged-issue-numbers": []}
+    )
+
+    assert given == NotifierConfig()

@@ -1,0 +1,359 @@
+"""Every permission the stack grants, statement by statement: identity policies, key, queue and topic policies."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from infra import FUNCTIONS_DIR
+from infra.poller import POLLER_TABLE_ACTIONS
+from infra.slack_delivery import SLACK_TABLE_ACTIONS
+from tests.infra.conftest import Synth
+
+
+def ref(logical_id: str) -> dict[str, Any]:
+    return {"Ref": logical_id}
+
+
+def arn(logical_id: str) -> dict[str, Any]:
+    return {"Fn::GetAtt": [logical_id, "Arn"]}
+
+
+def pseudo_arn(service: str, resource: str) -> dict[str, Any]:
+    return {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                ref("AWS::Partition"),
+                f":{service}:",
+                ref("AWS::Region"),
+                ":",
+                ref("AWS::AccountId"),
+                f":{resource}",
+            ],
+        ]
+    }
+
+
+def normalized(statements: list[dict[str, Any]]) -> list[str]:
+    """Statements in a canonical form: order of statements and of actions does not matter, content does."""
+    canonical = []
+    for statement in statements:
+        statement = dict(statement)
+        if isinstance(statement.get("Action"), list):
+            statement["Action"] = sorted(statement["Action"])
+        canonical.append(json.dumps(statement, sort_keys=True))
+    return sorted(canonical)
+
+
+def policy_statements(synth: Synth, role: Any) -> list[dict[str, Any]]:
+    policy = synth.json["Resources"][synth.logical_id(role.node.find_child("DefaultPolicy"))]
+    assert policy["Properties"]["Roles"] == [ref(synth.logical_id(role))]
+    return list(policy["Properties"]["PolicyDocument"]["Statement"])
+
+
+def resource_policy(synth: Synth, resource_type: str, target_key: str, target: dict[str, Any]) -> list[dict[str, Any]]:
+    found = [
+        r["Properties"]["PolicyDocument"]["Statement"]
+        for r in synth.resources(resource_type).values()
+        if r["Properties"][target_key] == [target]
+    ]
+    assert len(found) == 1
+    return list(found[0])
+
+
+def poller_statements(synth: Synth) -> list[dict[str, Any]]:
+    stack = synth.stack
+    table = arn(synth.logical_id(stack.state_table.table))
+    return [
+        {
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Effect": "Allow",
+            "Resource": arn(synth.logical_id(stack.poller.handler.log_group)),
+        },
+        {
+            # No resource type exists for any of these three (Service Authorization Reference).
+            "Action": ["bedrock:ListModelInvocationJobs", "xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+            "Effect": "Allow",
+            "Resource": "*",
+        },
+        {
+            "Action": "bedrock:GetModelInvocationJob",
+            "Effect": "Allow",
+            "Resource": pseudo_arn("bedrock", "model-invocation-job/*"),
+        },
+        {
+            "Action": [
+                "dynamodb:BatchGetItem",
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:Query",
+                "dynamodb:UpdateItem",
+            ],
+            "Effect": "Allow",
+            "Resource": table,
+        },
+        {
+            "Action": "dynamodb:Query",
+            "Effect": "Allow",
+            "Resource": [
+                {"Fn::Join": ["", [table, "/index/open-jobs"]]},
+                {"Fn::Join": ["", [table, "/index/pending-notices"]]},
+            ],
+        },
+        {
+            "Action": "sns:Publish",
+            "Effect": "Allow",
+            "Resource": ref(synth.logical_id(stack.notifications.topic)),
+        },
+        {
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Effect": "Allow",
+            "Resource": arn(synth.logical_id(stack.key)),
+        },
+        {
+            # The on-failure destination (CDK's SqsDestination grant).
+            "Action": ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"],
+            "Effect": "Allow",
+            "Resource": arn(synth.logical_id(stack.dead_letters.queue)),
+        },
+    ]
+
+
+def test_the_poller_policy_is_exactly_this(any_synth: Synth) -> None:
+    assert normalized(policy_statements(any_synth, any_synth.stack.poller.role)) == normalized(
+        poller_statements(any_synth)
+    )
+
+
+def slack_statements(synth: Synth, secret: Any) -> list[dict[str, Any]]:
+    stack = synth.stack
+    slack = stack.slack
+    return [
+        {
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+            "Effect": "Allow",
+            "Resource": arn(synth.logical_id(slack.handler.log_group)),
+        },
+        {"Action": ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], "Effect": "Allow", "Resource": "*"},
+        {
+            "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+            "Effect": "Allow",
+            "Resource": secret,
+        },
+        {
+            "Action": ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            "Effect": "Allow",
+            "Resource": arn(synth.logical_id(stack.state_table.table)),
+        },
+        {
+            # The SQS event source; ChangeMessageVisibility also lets the function honour Slack's Retry-After.
+            "Action": [
+                "sqs:ChangeMessageVisibility",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:GetQueueUrl",
+                "sqs:ReceiveMessage",
+            ],
+            "Effect": "Allow",
+            "Resource": arn(synth.logical_id(slack.queue)),
+        },
+        {"Action": "kms:Decrypt", "Effect": "Allow", "Resource": arn(synth.logical_id(stack.key))},
+    ]
+
+
+def test_the_slack_policy_is_exactly_this(full_synth: Synth) -> None:
+    secret = ref(full_synth.logical_id(full_synth.stack.slack.secret))
+
+    assert normalized(policy_statements(full_synth, full_synth.stack.slack.role)) == normalized(
+        slack_statements(full_synth, secret)
+    )
+
+
+def test_a_secret_configured_by_name_is_granted_by_name(dev_synth: Synth) -> None:
+    secret = pseudo_arn("secretsmanager", "secret:team/slack-notifier-??????")
+
+    assert normalized(policy_statements(dev_synth, dev_synth.stack.slack.role)) == normalized(
+        slack_statements(dev_synth, secret)
+    )
+
+
+def test_roles_are_assumed_by_lambda_only_and_carry_no_managed_or_inline_policy(any_synth: Synth) -> None:
+    roles = any_synth.resources("AWS::IAM::Role")
+
+    assert len(roles) == (2 if any_synth.stack.slack else 1)
+    for role in roles.values():
+        assert role["Properties"]["AssumeRolePolicyDocument"] == {
+            "Statement": [
+                {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}
+            ],
+            "Version": "2012-10-17",
+        }
+        assert "ManagedPolicyArns" not in role["Properties"]
+        assert "Policies" not in role["Properties"]
+    assert len(any_synth.resources("AWS::IAM::Policy")) == len(roles)
+
+
+def test_no_identity_policy_grants_a_wildcard_action(any_synth: Synth) -> None:
+    for policy in any_synth.resources("AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            assert not [a for a in actions if "*" in a], statement
+            assert statement["Effect"] == "Allow"
+
+
+def _operations(source: str, pattern: str) -> set[str]:
+    """Operation names as IAM spells them: put_item and PutItem are both dynamodb:PutItem."""
+    return {"".join(part[:1].upper() + part[1:] for part in name.split("_")) for name in re.findall(pattern, source)}
+
+
+def test_the_table_grants_cover_every_call_the_code_makes() -> None:
+    """Granting less than the code calls fails only in AWS, with AccessDenied: read the calls from the source."""
+    state_store = (FUNCTIONS_DIR / "notifier" / "state_store.py").read_text()
+    slack_state = (FUNCTIONS_DIR / "notifier" / "slack_state.py").read_text()
+    poller_calls = _operations(state_store, r'_call\(\s*"(\w+)"')
+    # TransactWriteItems is authorized per item: Put -> PutItem, Update -> UpdateItem, ...
+    if "TransactWriteItems" in poller_calls:
+        poller_calls.discard("TransactWriteItems")
+        poller_calls |= {f"{kind}Item" for kind in re.findall(r'"(Put|Update|Delete|ConditionCheck)"\s*:', state_store)}
+    # notifier.slack_state's own calls, and Powertools Idempotency's (get, put, update, delete item).
+    slack_calls = _operations(slack_state, r'_call\(\s*"(\w+)"') | {"GetItem", "PutItem", "UpdateItem", "DeleteItem"}
+
+    assert poller_calls, "no DynamoDB call found in notifier/state_store.py"
+    assert poller_calls <= set(POLLER_TABLE_ACTIONS), f"grant the poller {poller_calls - set(POLLER_TABLE_ACTIONS)}"
+    assert slack_calls <= set(SLACK_TABLE_ACTIONS), f"grant the Slack function {slack_calls - set(SLACK_TABLE_ACTIONS)}"
+
+
+# Resource policies
+
+
+def root_statement() -> dict[str, Any]:
+    return {
+        "Action": "kms:*",
+        "Effect": "Allow",
+        "Principal": {
+            "AWS": {"Fn::Join": ["", ["arn:", ref("AWS::Partition"), ":iam::", ref("AWS::AccountId"), ":root"]]}
+        },
+        "Resource": "*",
+    }
+
+
+def alarms_condition(stack_name: str) -> dict[str, Any]:
+    return {
+        "StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")},
+        "ArnLike": {"aws:SourceArn": pseudo_arn("cloudwatch", f"alarm:{stack_name}-*")},
+    }
+
+
+def test_the_key_policy_lets_exactly_the_services_that_deliver_through_it(
+    default_synth: Synth, full_synth: Synth
+) -> None:
+    cloudwatch = {
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+        "Condition": alarms_condition("BedrockBatchNotifier"),
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Resource": "*",
+        "Sid": "AllowStackAlarmsToUseTheKey",
+    }
+    sns_to_slack_queues = {
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+        # The topic's ARN spelled out (not a Ref, which would make a key <-> topic cycle).
+        "Condition": {"ArnEquals": {"aws:SourceArn": pseudo_arn("sns", "BedrockBatchNotifier-notifications")}},
+        "Effect": "Allow",
+        "Principal": {"Service": "sns.amazonaws.com"},
+        "Resource": "*",
+        "Sid": "AllowNotificationTopicToSlackQueues",
+    }
+
+    assert normalized(default_synth.only("AWS::KMS::Key")["Properties"]["KeyPolicy"]["Statement"]) == normalized(
+        [root_statement(), cloudwatch]
+    )
+    assert normalized(full_synth.only("AWS::KMS::Key")["Properties"]["KeyPolicy"]["Statement"]) == normalized(
+        [root_statement(), cloudwatch, sns_to_slack_queues]
+    )
+
+
+def deny_insecure_sqs(queue: str) -> dict[str, Any]:
+    return {
+        "Action": "sqs:*",
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Resource": arn(queue),
+    }
+
+
+def sns_may_send(queue: str, topic: str) -> dict[str, Any]:
+    return {
+        "Action": "sqs:SendMessage",
+        "Condition": {"ArnEquals": {"aws:SourceArn": ref(topic)}},
+        "Effect": "Allow",
+        "Principal": {"Service": "sns.amazonaws.com"},
+        "Resource": arn(queue),
+    }
+
+
+def test_the_dead_letter_queue_accepts_its_three_writers_only(full_synth: Synth) -> None:
+    stack = full_synth.stack
+    queue = full_synth.logical_id(stack.dead_letters.queue)
+    rule = full_synth.logical_id(stack.poller.rule)
+    statements = resource_policy(full_synth, "AWS::SQS::QueuePolicy", "Queues", ref(queue))
+    from_rule = {
+        "Action": "sqs:SendMessage",
+        "Condition": {"ArnEquals": {"aws:SourceArn": arn(rule)}},
+        "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"},
+        "Resource": arn(queue),
+    }
+    rule_statements = [s for s in statements if s.get("Principal") == {"Service": "events.amazonaws.com"}]
+    assert len(rule_statements) == 1
+    from_rule["Sid"] = rule_statements[0]["Sid"]  # generated by CDK
+
+    # The poller writes with its role (identity policy above); SNS for the email subscriptions of both topics.
+    assert normalized(statements) == normalized(
+        [
+            deny_insecure_sqs(queue),
+            from_rule,
+            sns_may_send(queue, full_synth.logical_id(stack.notifications.topic)),
+            sns_may_send(queue, full_synth.logical_id(stack.monitoring.ops_topic)),
+        ]
+    )
+
+
+def test_the_slack_queues_accept_the_notification_topic_only(full_synth: Synth) -> None:
+    stack = full_synth.stack
+    topic = full_synth.logical_id(stack.notifications.topic)
+    for queue in (stack.slack.queue, stack.slack.dead_letter_queue):
+        queue_id = full_synth.logical_id(queue)
+        statements = resource_policy(full_synth, "AWS::SQS::QueuePolicy", "Queues", ref(queue_id))
+        assert normalized(statements) == normalized([deny_insecure_sqs(queue_id), sns_may_send(queue_id, topic)])
+
+
+def test_the_ops_topic_takes_alarms_of_this_stack_only(any_synth: Synth) -> None:
+    stack = any_synth.stack
+    ops = any_synth.logical_id(stack.monitoring.ops_topic)
+    statements = resource_policy(any_synth, "AWS::SNS::TopicPolicy", "Topics", ref(ops))
+
+    assert normalized(statements) == normalized(
+        [
+            {
+                "Action": "sns:Publish",
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                "Effect": "Deny",
+                "Principal": "*",
+                "Resource": ref(ops),
+                "Sid": "AllowPublishThroughSSLOnly",
+            },
+            {
+                "Action": "sns:Publish",
+                "Condition": alarms_condition(stack.config.stack_name),
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Resource": ref(ops),
+                "Sid": "AllowStackAlarms",
+            },
+        ]
+    )
