@@ -7,24 +7,26 @@ How a poll stays cheap and still misses nothing (DESIGN rules 1 and 2):
                  has run for days costs one page, not every job submitted since it started.
   departed jobs  tracked open jobs found in neither listing left the non-terminal statuses: a Get each
                  (or one listing of their submit-time window when there are many) reads where they went.
-Everything recorded goes through the outbox, so publishing is at least once whatever fails.
+A notice is written into its job's item with the status change and cleared once SNS accepted it, so
+publishing is at least once whatever fails in between.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from notifier.bedrock_jobs import BedrockJobs
 from notifier.errors import BedrockUnavailable
-from notifier.models import KNOWN_STATUSES, NON_TERMINAL_STATUSES, JobSnapshot, is_terminal
+from notifier.models import KNOWN_STATUSES, NON_TERMINAL_STATUSES, JobSnapshot, Notice, is_terminal, parse_time
 from notifier.observability import logger
 from notifier.publisher import NoticePublisher
 from notifier.rules import Change, NotifyRule, StoredJob, advance_watermark, detect_change, listing_start
 from notifier.settings import PollerSettings
-from notifier.state_store import Cursor, StateStore
+from notifier.state_store import Cursor, PendingNotice, StateStore, pending_after
 
 # Up to this many departed jobs are read one Get each; beyond it one listing of their window is cheaper.
 DEPARTED_GET_LIMIT = 25
@@ -236,7 +238,9 @@ class Poll:
 
     def _remember(self, change: Change) -> None:
         job = change.job
-        self.known[job.job_arn] = StoredJob(job.job_arn, job.status, job.submit_time, job.last_modified_time)
+        self.known[job.job_arn] = StoredJob(
+            job.job_arn, job.status, job.submit_time, job.last_modified_time, pending=pending_after(change)
+        )
         self.report.transitions[job.status] += 1
         if change.notice:
             self.report.notices_recorded += 1
@@ -257,23 +261,48 @@ class Poll:
         )
 
     def publish_outbox(self) -> None:
-        """Publishes every recorded, unpublished notice (this poll's and any a failed run left)."""
-        entries = self.store.pending_notices()
-        if not entries:
+        """Publishes every recorded, unpublished notice: this poll's and any that an earlier run left."""
+        pending: dict[str, tuple[str, Notice]] = {}
+        for stored in self.known.values():
+            for transition, document in stored.pending.items():
+                pending[transition] = (stored.job_arn, Notice.from_document(json.loads(document)))
+        for left in self.store.pending_notices():
+            pending.setdefault(left.transition_id, (left.job_arn, left.notice))
+            known = self.known.get(left.job_arn)
+            if known is None or left.transition_id not in known.pending:
+                self.known[left.job_arn] = _with_pending(known, left)
+        if not pending:
             return
-        outcome = self.publisher.publish([(e.sort_key, e.notice) for e in entries], self.deadline.publish_left)
-        if outcome.published:
-            self.store.delete_outbox(outcome.published)
+        ordered = sorted(pending.items(), key=lambda item: (item[1][1].detected_at, item[0]))
+        outcome = self.publisher.publish([(tid, notice) for tid, (_, notice) in ordered], self.deadline.publish_left)
+        published_by_job: dict[str, list[str]] = {}
+        for transition in outcome.published:
+            published_by_job.setdefault(pending[transition][0], []).append(transition)
+        for job_arn, transitions in published_by_job.items():
+            stored = self.known[job_arn]
+            self.store.clear_published(job_arn, transitions, len(stored.pending))
+            self.known[job_arn] = replace(
+                stored, pending={k: v for k, v in stored.pending.items() if k not in transitions}
+            )
         self.report.published += len(outcome.published)
         self.report.publish_failures += len(outcome.failed)
         if outcome.failed:
             logger.error(
-                "SNS did not accept some notices; they stay in the outbox for the next poll",
+                "SNS did not accept some notices; they stay pending for the next poll",
                 extra={"failed": len(outcome.failed), "errors": sorted(set(outcome.errors))},
             )
-        unsent = len(entries) - len(outcome.published) - len(outcome.failed)
+        unsent = len(pending) - len(outcome.published) - len(outcome.failed)
         if unsent:
             logger.warning("Out of time to publish; the next poll publishes the rest", extra={"unsent": unsent})
+
+
+def _with_pending(known: StoredJob | None, left: PendingNotice) -> StoredJob:
+    """The in-memory view of a job, completed with a pending notice read from the index."""
+    document = json.dumps(left.notice.to_document(), sort_keys=True)
+    if known is None:
+        submitted = parse_time(left.notice.submit_time) or datetime.min.replace(tzinfo=UTC)
+        return StoredJob(left.job_arn, left.notice.status, submitted, pending={left.transition_id: document})
+    return replace(known, pending={**known.pending, left.transition_id: document})
 
 
 _GONE = "Retired"  # in-memory marker for a job retired in this poll

@@ -5,7 +5,7 @@ Nothing here does I/O; the poll orchestration (notifier.poll) feeds it and acts 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 
@@ -20,6 +20,7 @@ class StoredJob:
     status: str
     submit_time: datetime
     last_modified_time: datetime | None = None
+    pending: dict[str, str] = field(default_factory=dict, compare=False)  # unpublished notices by transitionId
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,13 @@
 """The state table's layout: the one definition the CDK stack, the functions and the local sandbox share.
 
 One table, two string keys. Item kinds (pk / sk):
-  job state        JOB#<jobArn>    / STATE      status and last seen fields of one job
-  outbox entry     OUTBOX          / <detectedAt>#<transitionId>   a detected transition not yet published
+  job state        JOB#<jobArn>    / STATE      status, last seen fields, and the job's unpublished notices
   poll cursor      CURSOR          / CURSOR     the submit-time watermark
   Slack message    SLACK#<jobArn>  / <channel>  the ts of the job's Slack message (bot-token mode)
   idempotency      IDEMPOTENCY#... / ...        Powertools Idempotency records of the Slack function
-Jobs that are not terminal carry the sparse OPEN_INDEX keys, so one Query lists every tracked open job.
+Two sparse indexes over job items: jobs that are not terminal carry the OPEN_INDEX keys, so one Query
+lists every tracked open job; jobs with unpublished notices (the outbox, kept in the job item so that a
+status and its notice are written by one conditional put) carry the PENDING_INDEX keys.
 """
 
 from __future__ import annotations
@@ -22,9 +23,20 @@ OPEN_INDEX_PARTITION_KEY = "openPk"
 OPEN_INDEX_SORT_KEY = "openSk"
 OPEN_INDEX_PARTITION_VALUE = "OPEN"
 
+PENDING_INDEX = "pending-notices"
+PENDING_INDEX_PARTITION_KEY = "pendingPk"
+PENDING_INDEX_SORT_KEY = "pendingSk"
+PENDING_INDEX_PARTITION_VALUE = "PENDING"
+PENDING_ATTRIBUTE = "pending"  # map transitionId -> notice document (JSON)
+
+# (index name, partition key, sort key); both project every attribute.
+INDEXES = (
+    (OPEN_INDEX, OPEN_INDEX_PARTITION_KEY, OPEN_INDEX_SORT_KEY),
+    (PENDING_INDEX, PENDING_INDEX_PARTITION_KEY, PENDING_INDEX_SORT_KEY),
+)
+
 JOB_PREFIX = "JOB#"
 JOB_SORT_VALUE = "STATE"
-OUTBOX_PARTITION = "OUTBOX"
 CURSOR_PARTITION = "CURSOR"
 CURSOR_SORT_VALUE = "CURSOR"
 SLACK_PREFIX = "SLACK#"
@@ -45,10 +57,8 @@ def create_table_request(table_name: str) -> dict[str, Any]:
         "TableName": table_name,
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": [
-            {"AttributeName": PARTITION_KEY, "AttributeType": "S"},
-            {"AttributeName": SORT_KEY, "AttributeType": "S"},
-            {"AttributeName": OPEN_INDEX_PARTITION_KEY, "AttributeType": "S"},
-            {"AttributeName": OPEN_INDEX_SORT_KEY, "AttributeType": "S"},
+            {"AttributeName": name, "AttributeType": "S"}
+            for name in (PARTITION_KEY, SORT_KEY, *(key for _, pk, sk in INDEXES for key in (pk, sk)))
         ],
         "KeySchema": [
             {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
@@ -56,12 +66,13 @@ def create_table_request(table_name: str) -> dict[str, Any]:
         ],
         "GlobalSecondaryIndexes": [
             {
-                "IndexName": OPEN_INDEX,
+                "IndexName": index,
                 "KeySchema": [
-                    {"AttributeName": OPEN_INDEX_PARTITION_KEY, "KeyType": "HASH"},
-                    {"AttributeName": OPEN_INDEX_SORT_KEY, "KeyType": "RANGE"},
+                    {"AttributeName": partition, "KeyType": "HASH"},
+                    {"AttributeName": sort, "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "ALL"},
             }
+            for index, partition, sort in INDEXES
         ],
     }

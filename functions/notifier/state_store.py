@@ -1,15 +1,17 @@
-"""The only module that talks to the state table: job states, the outbox and the poll cursor.
+"""The only module that talks to the state table: job states, their unpublished notices, the poll cursor.
 
-A status change and its outbox entry are written in one transaction, conditioned on the status the
-poll diffed against, so two overlapping polls cannot both record it and a crash cannot separate them.
+A status change and its notice are written by one put, conditioned on the status the poll diffed
+against, so two overlapping polls cannot both record it and no crash can separate the two.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,12 +23,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from notifier import state_schema as schema
 from notifier.errors import StateStoreError
-from notifier.models import JobSnapshot, Notice, is_terminal, isoformat, parse_time
+from notifier.models import Notice, is_terminal, isoformat, parse_time
 from notifier.rules import Change, StoredJob
 
 BATCH_GET_LIMIT = 100
-BATCH_WRITE_LIMIT = 25
-TRANSACTION_LIMIT = 100
+WRITE_CONCURRENCY = 8
 MESSAGE_LIMIT = 2000  # failure messages are kept short in the table; the notice carries the full text
 
 CLIENT_CONFIG = Config(retries={"mode": "standard"}, connect_timeout=5, read_timeout=20)
@@ -50,9 +51,22 @@ class Cursor:
 
 
 @dataclass(frozen=True)
-class OutboxEntry:
-    sort_key: str
+class PendingNotice:
+    job_arn: str
+    transition_id: str
     notice: Notice
+
+
+def pending_after(change: Change) -> dict[str, str]:
+    """The job's unpublished notices once this change is recorded: what was pending, plus its own."""
+    pending = dict(change.previous.pending) if change.previous else {}
+    if change.notice:
+        pending[change.notice.transition_id] = json.dumps(change.notice.to_document(), sort_keys=True)
+    return pending
+
+
+def _detected_at(document: str) -> str:
+    return str(json.loads(document).get("detectedAt", ""))
 
 
 def _stored_job(values: dict[str, Any]) -> StoredJob:
@@ -61,6 +75,7 @@ def _stored_job(values: dict[str, Any]) -> StoredJob:
         status=str(values["status"]),
         submit_time=parse_time(str(values["submitTime"])) or datetime.min,
         last_modified_time=parse_time(values.get("lastModifiedTime")),
+        pending={str(k): str(v) for k, v in (values.get(schema.PENDING_ATTRIBUTE) or {}).items()},
     )
 
 
@@ -69,6 +84,7 @@ class StateStore:
         self.table_name = table_name
         self._client = client or boto3.client("dynamodb", config=CLIENT_CONFIG)
         self._sleep = sleep
+        self._lock = threading.Lock()  # guards the counters below, which parallel writes update
         self.calls: Counter[str] = Counter()
         self.consumed_capacity = 0.0
         self.items_written = 0
@@ -103,7 +119,7 @@ class StateStore:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
             raise StateStoreError(f"could not save the poll cursor: {error.response['Error']['Code']}") from error
-        self.items_written += 1
+        self._wrote()
         return True
 
     # -- job states -----------------------------------------------------------------------------------------
@@ -143,69 +159,39 @@ class StateStore:
         return found
 
     def record(self, changes: list[Change], now: datetime, ttl: timedelta) -> tuple[list[Change], list[Change]]:
-        """Writes each change with its outbox entry; returns (recorded, lost to an overlapping poll)."""
+        """Writes each change, its notice included, with one conditional put; returns (recorded, lost to an
+        overlapping poll). Puts run in parallel: a first poll after an outage may record thousands."""
         recorded: list[Change] = []
         conflicts: list[Change] = []
-        chunk: list[Change] = []
-        size = 0
-        for change in changes:
-            items = 2 if change.notice else 1
-            if size + items > TRANSACTION_LIMIT:
-                self._record_chunk(chunk, now, ttl, recorded, conflicts)
-                chunk, size = [], 0
-            chunk.append(change)
-            size += items
-        if chunk:
-            self._record_chunk(chunk, now, ttl, recorded, conflicts)
+        with ThreadPoolExecutor(max_workers=WRITE_CONCURRENCY) as pool:
+            for change, written in zip(
+                changes, pool.map(lambda c: self._put_change(c, now, ttl), changes), strict=True
+            ):
+                (recorded if written else conflicts).append(change)
         return recorded, conflicts
 
-    def _record_chunk(
-        self, chunk: list[Change], now: datetime, ttl: timedelta, recorded: list[Change], conflicts: list[Change]
-    ) -> None:
-        try:
-            self._transact([item for change in chunk for item in self._writes(change, now, ttl)])
-        except _Cancelled:
-            # Someone else recorded at least one of these: retry one by one to keep the rest.
-            for change in chunk:
-                try:
-                    self._transact(self._writes(change, now, ttl))
-                except _Cancelled:
-                    conflicts.append(change)
-                else:
-                    recorded.append(change)
-            return
-        recorded.extend(chunk)
-
-    def _writes(self, change: Change, now: datetime, ttl: timedelta) -> list[dict[str, Any]]:
-        job = change.job
-        put: dict[str, Any] = {"TableName": self.table_name, "Item": _to_item(self._job_item(job, change, now, ttl))}
+    def _put_change(self, change: Change, now: datetime, ttl: timedelta) -> bool:
+        request: dict[str, Any] = {"Item": _to_item(self._job_item(change, now, ttl))}
         if change.previous is None:
-            put["ConditionExpression"] = "attribute_not_exists(pk)"
+            request["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
-            put["ConditionExpression"] = "#s = :previous"
-            put["ExpressionAttributeNames"] = {"#s": "status"}
-            put["ExpressionAttributeValues"] = {":previous": {"S": change.previous.status}}
-        writes = [{"Put": put}]
-        if change.notice:
-            outbox = {
-                schema.PARTITION_KEY: schema.OUTBOX_PARTITION,
-                schema.SORT_KEY: f"{change.notice.detected_at}#{change.notice.transition_id}",
-                "jobArn": job.job_arn,
-                "notice": json.dumps(change.notice.to_document()),
-            }
-            writes.append(
-                {
-                    "Put": {
-                        "TableName": self.table_name,
-                        "Item": _to_item(outbox),
-                        "ConditionExpression": "attribute_not_exists(pk)",
-                    }
-                }
-            )
-        return writes
+            request["ConditionExpression"] = "#s = :previous"
+            request["ExpressionAttributeNames"] = {"#s": "status"}
+            request["ExpressionAttributeValues"] = {":previous": {"S": change.previous.status}}
+        try:
+            self._call("PutItem", **request)
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise StateStoreError(
+                f"could not record {change.job.job_arn}: {error.response['Error']['Code']}"
+            ) from error
+        self._wrote()
+        return True
 
     @staticmethod
-    def _job_item(job: JobSnapshot, change: Change, now: datetime, ttl: timedelta) -> dict[str, Any]:
+    def _job_item(change: Change, now: datetime, ttl: timedelta) -> dict[str, Any]:
+        job = change.job
         records = {k: v for k, v in vars(job.records).items() if v is not None}
         item: dict[str, Any] = {
             **schema.job_key(job.job_arn),
@@ -228,6 +214,11 @@ class StateStore:
         else:
             item[schema.OPEN_INDEX_PARTITION_KEY] = schema.OPEN_INDEX_PARTITION_VALUE
             item[schema.OPEN_INDEX_SORT_KEY] = f"{isoformat(job.submit_time)}#{job.job_arn}"
+        pending = pending_after(change)
+        if pending:
+            item[schema.PENDING_ATTRIBUTE] = pending
+            item[schema.PENDING_INDEX_PARTITION_KEY] = schema.PENDING_INDEX_PARTITION_VALUE
+            item[schema.PENDING_INDEX_SORT_KEY] = f"{min(_detected_at(doc) for doc in pending.values())}#{job.job_arn}"
         return item
 
     def retire(self, job: StoredJob, now: datetime, ttl: timedelta) -> bool:
@@ -252,47 +243,69 @@ class StateStore:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
             raise StateStoreError(f"could not retire {job.job_arn}: {error.response['Error']['Code']}") from error
-        self.items_written += 1
+        self._wrote()
         return True
 
-    # -- outbox ---------------------------------------------------------------------------------------------
+    # -- outbox: the unpublished notices kept in job items ---------------------------------------------------
 
-    def pending_notices(self) -> list[OutboxEntry]:
-        """Transitions recorded but not yet published, oldest first."""
+    def pending_notices(self) -> list[PendingNotice]:
+        """Notices recorded but not yet published, from the sparse pending-notices index."""
         query: dict[str, Any] = {
-            "KeyConditionExpression": "pk = :outbox",
-            "ExpressionAttributeValues": {":outbox": {"S": schema.OUTBOX_PARTITION}},
-            "ConsistentRead": True,
+            "IndexName": schema.PENDING_INDEX,
+            "KeyConditionExpression": "#p = :pending",
+            "ExpressionAttributeNames": {"#p": schema.PENDING_INDEX_PARTITION_KEY},
+            "ExpressionAttributeValues": {":pending": {"S": schema.PENDING_INDEX_PARTITION_VALUE}},
         }
-        entries = []
+        found = []
         for item in self._query(query):
             values = _from_item(item)
-            entries.append(
-                OutboxEntry(str(values[schema.SORT_KEY]), Notice.from_document(json.loads(values["notice"])))
-            )
-        return entries
+            pending = values.get(schema.PENDING_ATTRIBUTE) or {}
+            for transition, document in pending.items():
+                found.append(
+                    PendingNotice(str(values["jobArn"]), str(transition), Notice.from_document(json.loads(document)))
+                )
+        return found
 
-    def delete_outbox(self, sort_keys: list[str]) -> None:
-        for start in range(0, len(sort_keys), BATCH_WRITE_LIMIT):
-            deletes = [
-                {
-                    "DeleteRequest": {
-                        "Key": _to_item({schema.PARTITION_KEY: schema.OUTBOX_PARTITION, schema.SORT_KEY: key})
-                    }
-                }
-                for key in sort_keys[start : start + BATCH_WRITE_LIMIT]
-            ]
-            request: dict[str, Any] = {self.table_name: deletes}
-            for attempt in range(8):
-                response = self._call("BatchWriteItem", RequestItems=request, table=False)
-                self.items_written += len(request.get(self.table_name, []))
-                request = response.get("UnprocessedItems") or {}
-                if not request:
-                    break
-                self.items_written -= len(request.get(self.table_name, []))
-                self._sleep(min(0.05 * 2**attempt, 1.0))
-            else:
-                raise StateStoreError("BatchWriteItem kept returning unprocessed items")
+    def clear_published(self, job_arn: str, transition_ids: list[str], pending_count: int) -> None:
+        """Drops published notices from the job item; the index keys go too when nothing else is pending."""
+        names = {f"#t{i}": tid for i, tid in enumerate(transition_ids)}
+        names["#pending"] = schema.PENDING_ATTRIBUTE
+        exists = " AND ".join(f"attribute_exists(#pending.{alias})" for alias in names if alias != "#pending")
+        key = _to_item(schema.job_key(job_arn))
+        if pending_count == len(transition_ids):
+            try:
+                self._call(
+                    "UpdateItem",
+                    Key=key,
+                    UpdateExpression="REMOVE #pending, #pp, #ps",
+                    ConditionExpression=f"size(#pending) = :count AND {exists}",
+                    ExpressionAttributeNames={
+                        **names,
+                        "#pp": schema.PENDING_INDEX_PARTITION_KEY,
+                        "#ps": schema.PENDING_INDEX_SORT_KEY,
+                    },
+                    ExpressionAttributeValues={":count": {"N": str(pending_count)}},
+                )
+                self._wrote()
+                return
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                    raise
+        # Another notice arrived meanwhile: remove only what was published.
+        removals = ", ".join(f"#pending.{alias}" for alias in names if alias != "#pending")
+        try:
+            self._call(
+                "UpdateItem",
+                Key=key,
+                UpdateExpression=f"REMOVE {removals}",
+                ConditionExpression="attribute_exists(#pending)",
+                ExpressionAttributeNames=names,
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return  # an overlapping poll cleared it already
+            raise
+        self._wrote()
 
     # -- plumbing -------------------------------------------------------------------------------------------
 
@@ -304,36 +317,29 @@ class StateStore:
                 return
             query = {**query, "ExclusiveStartKey": response["LastEvaluatedKey"]}
 
-    def _transact(self, writes: list[dict[str, Any]]) -> None:
-        try:
-            self._call("TransactWriteItems", TransactItems=writes, table=False)
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "TransactionCanceledException":
-                raise _Cancelled from error
-            raise StateStoreError(f"could not record transitions: {error.response['Error']['Code']}") from error
-        self.items_written += len(writes)
+    def _wrote(self) -> None:
+        with self._lock:
+            self.items_written += 1
 
     def _call(self, operation: str, table: bool = True, **params: Any) -> dict[str, Any]:
-        self.calls[operation] += 1
+        with self._lock:
+            self.calls[operation] += 1
         if table:
             params["TableName"] = self.table_name
         method = getattr(self._client, _snake(operation))
         try:
             response = dict(method(ReturnConsumedCapacity="TOTAL", **params))
         except ClientError as error:
-            if error.response["Error"]["Code"] in {"ConditionalCheckFailedException", "TransactionCanceledException"}:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 raise
             raise StateStoreError(f"DynamoDB {operation} failed: {error.response['Error']['Code']}") from error
         except BotoCoreError as error:
             raise StateStoreError(f"DynamoDB {operation} failed: {error}") from error
         capacity = response.get("ConsumedCapacity")
-        for entry in capacity if isinstance(capacity, list) else [capacity] if capacity else []:
-            self.consumed_capacity += float(entry.get("CapacityUnits", 0))
+        with self._lock:
+            for entry in capacity if isinstance(capacity, list) else [capacity] if capacity else []:
+                self.consumed_capacity += float(entry.get("CapacityUnits", 0))
         return response
-
-
-class _Cancelled(Exception):
-    """A transaction cancelled because a condition failed (another poll got there first)."""
 
 
 def _snake(operation: str) -> str:

@@ -1,0 +1,98 @@
+"""The poller wired to the Bedrock emulator and moto server, with a queue on the topic to see what it sends."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from local.bedrock_emulator import BedrockEmulator
+from notifier import poller
+from notifier.bedrock_jobs import BedrockJobs
+from notifier.publisher import NoticePublisher
+from notifier.state_store import StateStore
+from tests.conftest import FakeLambdaContext
+from tests.fixtures.aws import REGION
+
+SCHEDULED_EVENT: dict[str, Any] = {
+    "version": "0",
+    "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa",
+    "detail-type": "Scheduled Event",
+    "source": "aws.events",
+    "account": "123456789012",
+    "time": "2026-12-01T09:00:00Z",
+    "region": REGION,
+    "resources": ["arn:aws:events:us-east-1:123456789012:rule/notifier-poll"],
+    "detail": {},
+}
+
+
+@dataclass
+class Harness:
+    bedrock: BedrockEmulator
+    table: str
+    topic_arn: str
+    queue_url: str
+    received: list[dict[str, Any]] = field(default_factory=list)
+    last_dependencies: poller.Dependencies | None = None
+
+    def dependencies(self, sleep: Any = lambda _: None) -> poller.Dependencies:
+        """Fresh adapters (a cold start), with publishing pace not slowed by real sleeps unless asked."""
+        return poller.Dependencies(
+            bedrock=BedrockJobs(),
+            store=StateStore(self.table),
+            publisher=NoticePublisher(self.topic_arn, 9, sleep=sleep),
+        )
+
+    def poll(
+        self, context: FakeLambdaContext | None = None, dependencies: poller.Dependencies | None = None
+    ) -> dict[str, Any]:
+        self.last_dependencies = dependencies or self.dependencies()
+        return poller.handler(SCHEDULED_EVENT, context or FakeLambdaContext(), dependencies=self.last_dependencies)
+
+    def notices(self) -> list[dict[str, Any]]:
+        """Every document published so far, in arrival order (drains the queue into `received`)."""
+        sqs = boto3.client("sqs", region_name=REGION)
+        while True:
+            batch = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
+            messages = batch.get("Messages", [])
+            if not messages:
+                break
+            for message in messages:
+                envelope = json.loads(message["Body"])
+                self.received.append({"envelope": envelope, "document": json.loads(envelope["Message"])})
+            sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+            )
+        return [item["document"] for item in self.received]
+
+    def transitions(self) -> list[tuple[str, str | None, str]]:
+        return [(d["jobName"], d["previousStatus"], d["status"]) for d in self.notices()]
+
+    def table_items(self) -> list[dict[str, Any]]:
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"TableName": self.table}
+        while True:
+            page = dynamodb.scan(**kwargs)
+            items.extend(page["Items"])
+            if "LastEvaluatedKey" not in page:
+                return items
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def outbox(self) -> list[dict[str, Any]]:
+        return [item for item in self.table_items() if item["pk"]["S"] == "OUTBOX"]
+
+
+def subscribe_queue(topic_arn: str, name: str, filter_policy: dict[str, Any] | None = None) -> str:
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    attributes = {"FilterPolicy": json.dumps(filter_policy)} if filter_policy else {}
+    boto3.client("sns", region_name=REGION).subscribe(
+        TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes
+    )
+    return str(url)

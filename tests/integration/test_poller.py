@@ -1,0 +1,298 @@
+"""The poller over real HTTP: Bedrock emulator, DynamoDB and SNS in moto server, a queue watching the topic."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from notifier.errors import BedrockUnavailable, ConfigurationError, InvalidEvent
+from notifier.poller import handler
+from tests.integration.poller_harness import SCHEDULED_EVENT, Harness, subscribe_queue
+
+LIST = "ListModelInvocationJobs"
+GET = "GetModelInvocationJob"
+
+
+def baseline(harness: Harness) -> None:
+    harness.poll()
+    assert harness.notices() == []
+
+
+def test_first_run_is_a_silent_baseline_then_new_jobs_are_transitions_from_null(harness):
+    # Given jobs that already exist when the notifier is deployed
+    old = harness.bedrock.create_job("before-deploy", submit_time=harness.bedrock.now() - timedelta(days=3))
+    harness.bedrock.set_status(old, "InProgress")
+    harness.bedrock.create_job("finished-before-deploy", status="Completed")
+    # When the first poll runs, it sends nothing
+    summary = harness.poll()
+    assert summary["baseline"] is True
+    assert harness.notices() == []
+    # Then a job submitted afterwards arrives as a transition from null, and the old job's end is not missed
+    new = harness.bedrock.create_job("after-deploy")
+    harness.bedrock.set_status(new, "InProgress")
+    harness.bedrock.set_status(old, "Completed")
+    harness.poll()
+    assert sorted(harness.transitions()) == [
+        ("after-deploy", None, "InProgress"),
+        ("before-deploy", "InProgress", "Completed"),
+    ]
+
+
+def test_first_run_can_notify_instead(harness, monkeypatch):
+    monkeypatch.setenv("NOTIFY_ON_FIRST_RUN", "true")
+    harness.bedrock.create_job("already-running", status="InProgress")
+    harness.poll()
+    assert harness.transitions() == [("already-running", None, "InProgress")]
+
+
+def test_long_job_submitted_before_the_watermark_is_followed_to_its_end(harness):
+    bedrock = harness.bedrock
+    start = bedrock.now() - timedelta(days=3)
+    long_job = bedrock.create_job("three-day-job", submit_time=start)
+    # thousands of other jobs came and went after it started
+    bedrock.create_jobs(3000, start=start + timedelta(minutes=1), step=timedelta(seconds=60), status="Completed")
+    harness.poll()  # baseline
+    bedrock.set_status(long_job, "InProgress", records={"total": 1000, "processed": 10, "success": 10, "error": 0})
+    harness.poll()
+    bedrock.set_status(long_job, "Completed", records={"total": 1000, "processed": 1000, "success": 990, "error": 10})
+    bedrock.calls.clear()
+    harness.poll()
+    assert harness.transitions() == [
+        ("three-day-job", "Submitted", "InProgress"),
+        ("three-day-job", "InProgress", "Completed"),
+    ]
+    # the last poll read the new window, the running statuses and the one job that left them: not the 3,000
+    assert bedrock.calls[LIST] == 1 + 5
+    assert bedrock.calls[GET] == 1
+    assert harness.notices()[-1]["records"] == {"total": 1000, "processed": 1000, "success": 990, "error": 10}
+
+
+def test_skipped_intermediate_statuses_are_reported_honestly(harness):
+    baseline(harness)
+    job = harness.bedrock.create_job("quick")
+    harness.poll()
+    harness.bedrock.set_status(job, "InProgress")
+    harness.bedrock.set_status(job, "Completed")
+    harness.poll()
+    assert harness.transitions() == [("quick", "Submitted", "Completed")]
+
+
+def test_job_hidden_from_the_listing_is_still_found(harness):
+    baseline(harness)
+    job = harness.bedrock.create_job("shy", status="InProgress")
+    harness.bedrock.hide_from_list(job, list_calls=6)  # every listing of one poll
+    harness.poll()
+    assert harness.notices() == []
+    harness.poll()
+    assert harness.transitions() == [("shy", None, "InProgress")]
+
+
+def test_job_visible_only_after_its_submit_time_fell_behind_the_watermark(harness):
+    bedrock = harness.bedrock
+    baseline(harness)
+    late = bedrock.create_job("late", submit_time=bedrock.now() - timedelta(hours=2), status="InProgress")
+    bedrock.hide_from_list(late, list_calls=6)
+    bedrock.create_job("newer", status="InProgress")  # moves the watermark two hours past "late"
+    harness.poll()
+    harness.poll()
+    assert sorted(harness.transitions()) == [("late", None, "InProgress"), ("newer", None, "InProgress")]
+
+
+def test_lambda_clock_five_minutes_ahead_of_bedrock_loses_nothing(harness):
+    bedrock = harness.bedrock
+    bedrock.set_now(bedrock.now() - timedelta(minutes=5))  # Bedrock's clock behind the Lambda's
+    baseline(harness)
+    for index in range(3):
+        bedrock.advance(timedelta(seconds=40))
+        job = bedrock.create_job(f"skewed-{index}")
+        bedrock.set_status(job, "InProgress")
+        harness.poll()
+    assert [name for name, _, _ in harness.transitions()] == ["skewed-0", "skewed-1", "skewed-2"]
+
+
+def test_thousands_of_jobs_across_pages_are_each_recorded_once(harness):
+    bedrock = harness.bedrock
+    baseline(harness)
+    bedrock.create_jobs(2500, step=timedelta(milliseconds=100))  # Submitted: recorded, not notified by default
+    published = [bedrock.create_job(f"running-{i}", status="InProgress") for i in range(3)]
+    bedrock.calls.clear()
+    summary = harness.poll()
+    assert summary["transitions"] == {"Submitted": 2500, "InProgress": 3}
+    assert bedrock.calls[LIST] == 3 + 5  # three pages of new jobs, one listing per running status
+    assert len(_job_items(harness)) == 2503
+    assert sorted(d["jobArn"] for d in harness.notices()) == sorted(published)
+    # an idle poll afterwards records nothing and writes nothing
+    summary = harness.poll()
+    assert summary["transitions"] == {}
+    assert harness.last_dependencies is not None
+    store = harness.last_dependencies.store
+    assert store.items_written == 0
+    assert {"PutItem", "UpdateItem", "BatchWriteItem", "DeleteItem"}.isdisjoint(store.calls)
+
+
+def _job_items(harness: Harness) -> dict[str, str]:
+    return {i["jobArn"]["S"]: i["status"]["S"] for i in harness.table_items() if i["pk"]["S"].startswith("JOB#")}
+
+
+def test_unknown_status_is_published_kept_open_and_logged(harness, caplog):
+    baseline(harness)
+    job = harness.bedrock.create_job("grown-api", status="InProgress")
+    harness.poll()
+    harness.bedrock.set_status(job, "Archived")
+    caplog.clear()
+    harness.poll()
+    [warning] = [r for r in caplog.records if r.getMessage().startswith("Unknown job status")]
+    assert warning.levelname == "WARNING"
+    assert warning.job_arn == job
+    assert warning.status == "Archived"
+    harness.bedrock.set_status(job, "Completed")
+    harness.poll()
+    assert harness.transitions() == [
+        ("grown-api", None, "InProgress"),
+        ("grown-api", "InProgress", "Archived"),
+        ("grown-api", "Archived", "Completed"),
+    ]
+
+
+def test_tracked_job_that_no_longer_exists_is_retired_not_retried(harness):
+    bedrock = harness.bedrock
+    baseline(harness)
+    job = bedrock.create_job("deleted", status="InProgress", submit_time=bedrock.now() - timedelta(hours=1))
+    harness.poll()
+    bedrock.delete_job(job)
+    harness.poll()
+    bedrock.calls.clear()
+    harness.poll()
+    assert bedrock.calls[GET] == 0
+    item = next(i for i in harness.table_items() if i["pk"]["S"] == f"JOB#{job}")
+    assert item["retired"]["BOOL"] is True
+    assert "openPk" not in item
+
+
+def test_filtered_transitions_are_recorded_but_not_published(harness, monkeypatch):
+    monkeypatch.setenv("NOTIFY_STATUSES", "Failed")
+    monkeypatch.setenv("JOB_NAME_PATTERNS", "prod-*")
+    baseline(harness)
+    for name in ("prod-a", "dev-b"):
+        job = harness.bedrock.create_job(name)
+        harness.bedrock.set_status(job, "Failed", message="Validation failed")
+    other = harness.bedrock.create_job("prod-c")
+    harness.bedrock.set_status(other, "Completed")
+    harness.poll()
+    assert harness.transitions() == [("prod-a", None, "Failed")]
+    recorded = {i["jobName"]["S"]: i["status"]["S"] for i in harness.table_items() if i["pk"]["S"].startswith("JOB#")}
+    assert recorded == {"prod-a": "Failed", "dev-b": "Failed", "prod-c": "Completed"}
+
+
+def test_subscribers_can_filter_on_status_model_and_job_name(harness):
+    failed_only = subscribe_queue(harness.topic_arn, "failed-only", {"status": ["Failed", "Expired"]})
+    one_model = subscribe_queue(harness.topic_arn, "nova-only", {"modelId": [{"prefix": "amazon.nova"}]})
+    baseline(harness)
+    bedrock = harness.bedrock
+    for name, model, status in [
+        ("a", "amazon.nova-pro-v1:0", "Failed"),
+        ("b", "anthropic.claude-3-haiku-20240307-v1:0", "Completed"),
+        ("c", "anthropic.claude-3-haiku-20240307-v1:0", "Expired"),
+    ]:
+        bedrock.set_status(bedrock.create_job(name, model_id=model), status)
+    harness.poll()
+    assert sorted(_names(failed_only)) == ["a", "c"]
+    assert _names(one_model) == ["a"]
+    assert len(harness.notices()) == 3
+
+
+def _names(queue_url: str) -> list[str]:
+    import boto3
+
+    sqs = boto3.client("sqs", region_name="us-east-1")
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(json.loads(m["Body"])["Message"])["jobName"] for m in messages]
+
+
+def test_published_message_follows_the_schema_with_readable_email(harness):
+    baseline(harness)
+    job = harness.bedrock.create_job("nightly-eval", model_id="amazon.nova-lite-v1:0")
+    harness.bedrock.set_status(
+        job,
+        "Failed",
+        message="Input file has 3 malformed records",
+        records={"total": 10, "processed": 3, "success": 0, "error": 3},
+    )
+    harness.poll()
+    [item] = harness.notices() and harness.received
+    document, envelope = item["document"], item["envelope"]
+    assert set(document) == {
+        "schemaVersion", "transitionId", "jobArn", "jobName", "modelId", "region", "accountId", "previousStatus",
+        "status", "submitTime", "lastModifiedTime", "endTime", "message", "records", "inputS3Uri", "outputS3Uri",
+        "consoleUrl", "detectedAt",
+    }  # fmt: skip
+    assert document["schemaVersion"] == "1"
+    assert document["previousStatus"] is None
+    assert document["status"] == "Failed"
+    assert document["accountId"] == "123456789012"
+    assert document["endTime"] is not None
+    assert document["message"] == "Input file has 3 malformed records"
+    assert document["consoleUrl"].startswith("https://us-east-1.console.aws.amazon.com/bedrock/")
+    assert envelope["Subject"] == "Bedrock batch job Failed: nightly-eval"
+
+
+def test_missing_or_malformed_configuration_is_named_at_start(harness, lambda_context, monkeypatch):
+    monkeypatch.delenv("TOPIC_ARN")
+    with pytest.raises(ConfigurationError, match="TOPIC_ARN is not set"):
+        handler(SCHEDULED_EVENT, lambda_context)
+    monkeypatch.setenv("TOPIC_ARN", harness.topic_arn)
+    monkeypatch.setenv("OVERLAP_MINUTES", "ten")
+    with pytest.raises(ConfigurationError, match="OVERLAP_MINUTES='ten' is not a number"):
+        handler(SCHEDULED_EVENT, lambda_context)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"detail-type": "Object Created", "source": "aws.s3"},
+        {"detail-type": "Batch Inference Job State Change", "detail": {}},
+        [],
+    ],
+)
+def test_unexpected_event_is_logged_and_rejected(harness, lambda_context, event):
+    with pytest.raises(InvalidEvent):
+        handler(event, lambda_context)
+    assert harness.table_items() == []
+
+
+def test_state_change_event_takes_the_fast_path_with_the_same_dedupe(harness, lambda_context):
+    baseline(harness)
+    job = harness.bedrock.create_job("evented")
+    harness.bedrock.set_status(job, "Completed")
+    event = {
+        "detail-type": "Batch Inference Job State Change",
+        "source": "aws.bedrock",
+        "detail": {"batchJobArn": job, "status": "Completed"},
+    }
+    handler(event, lambda_context, dependencies=harness.dependencies())
+    assert harness.transitions() == [("evented", None, "Completed")]
+    harness.poll()
+    assert len(harness.notices()) == 1
+
+
+def test_persistent_throttling_ends_the_run_with_an_error_and_nothing_half_written(harness):
+    bedrock = harness.bedrock
+    baseline(harness)
+    arns = bedrock.create_jobs(5000, step=timedelta(milliseconds=10))
+    bedrock.fail_next(LIST, count=10, after=2)  # page 3 of 5, and every retry of it
+    with pytest.raises(BedrockUnavailable, match="ThrottlingException"):
+        harness.poll()
+    assert len(_job_items(harness)) == 2000  # two whole pages recorded, nothing of the third
+    bedrock.clear_faults()
+    harness.poll()
+    assert set(_job_items(harness)) == set(arns)
+
+
+def test_transient_throttling_is_retried_by_the_sdk(harness):
+    baseline(harness)
+    harness.bedrock.create_job("patient", status="InProgress")
+    harness.bedrock.fail_next(LIST, count=1, code="ThrottlingException")
+    harness.poll()
+    assert harness.transitions() == [("patient", None, "InProgress")]
