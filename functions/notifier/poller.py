@@ -10,7 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notifier.bedrock_jobs import BedrockJobs
-from notifier.errors import BedrockUnavailable, InvalidEvent
+from notifier.errors import InvalidEvent
 from notifier.observability import (
     JOBS_LISTED,
     JOBS_TRACKED,
@@ -122,7 +122,8 @@ def handler(event: dict[str, Any], context: LambdaContext, dependencies: Depende
     started = context.get_remaining_time_in_millis()
     try:
         report = poll.run() if job_arn is None else poll.run_for_job(job_arn)
-    except BedrockUnavailable:
+    except Exception:
+        # Bedrock unavailable, DynamoDB failing: what was recorded is kept; the alarm watches this metric.
         metrics.add_metric(name=POLL_FAILURES, unit=MetricUnit.Count, value=1)
         _emit(poll.report, started - context.get_remaining_time_in_millis())
         raise

@@ -278,7 +278,7 @@ class StateStore:
                     "UpdateItem",
                     Key=key,
                     UpdateExpression="REMOVE #pending, #pp, #ps",
-                    ConditionExpression=f"size(#pending) = :count AND {exists}",
+                    ConditionExpression=f"attribute_exists(#pending) AND size(#pending) = :count AND {exists}",
                     ExpressionAttributeNames={
                         **names,
                         "#pp": schema.PENDING_INDEX_PARTITION_KEY,
