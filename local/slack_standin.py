@@ -396,6 +396,11 @@ class SlackStandIn:
         with self._lock:
             self._revoked_webhooks.add(path)
 
+    def delete_message(self, channel: str, ts: str) -> None:
+        """As a person deleting the message in Slack: later chat.update calls get message_not_found."""
+        with self._lock:
+            self._messages = [m for m in self._messages if not (m.channel == channel and m.ts == ts)]
+
     def fail_next(
         self,
         count: int = 1,

@@ -95,6 +95,8 @@ PERMANENT_ERRORS = frozenset(
         "cant_update_message",
     }
 )
+# chat.update answers meaning the parent message was deleted in Slack.
+PARENT_GONE_ERRORS = frozenset({"message_not_found", "cant_update_message"})
 # Incoming-webhook answers that mean the URL is no longer valid (a rotated secret may hold a new one).
 WEBHOOK_CREDENTIAL_ERRORS = frozenset({"invalid_token", "no_service"})
 
@@ -508,7 +510,7 @@ class BotMode:
         if parent is None or parent.ts is None:
             parent, created = self._ensure_parent(notice)
         if not created:
-            self._refresh_parent(notice, parent)
+            parent = self._refresh_parent(notice, parent)
         replied = self._reply(notice, parent, broadcast=not created and notice.status in self._broadcast_statuses)
         return {"mode": self.name, "ts": parent.ts, "created": created, "replied": replied}
 
@@ -538,11 +540,17 @@ class BotMode:
                 return posted, False
         raise RetryableSlackFailure("another delivery is posting this job's parent message")
 
-    def _refresh_parent(self, notice: Notice, parent: ParentMessage) -> None:
+    def _refresh_parent(self, notice: Notice, parent: ParentMessage) -> ParentMessage:
+        """Show this transition on the parent if it is the latest; returns the parent the thread continues on."""
         assert parent.ts is not None
         if not self._store.advance(notice.job_arn, self._channel, notice_order(notice), notice.to_document()):
-            return  # the parent already shows a later transition; this one only gets its thread reply
-        self._client.update(self._channel, parent.ts, job_summary_message(notice))
+            return parent  # the parent already shows a later transition; this one only gets its thread reply
+        try:
+            self._client.update(self._channel, parent.ts, job_summary_message(notice))
+        except PermanentSlackFailure as failure:
+            if failure.reason not in PARENT_GONE_ERRORS:
+                raise
+            return self._repost_parent(notice, parent)
         self._on_sent("update")
         # A later transition may have advanced the item between our write and our chat.update landing: show it.
         latest = self._store.load(notice.job_arn, self._channel)
@@ -556,6 +564,14 @@ class BotMode:
                 self._channel, parent.ts, job_summary_message(Notice.from_document(latest.latest_notice))
             )
             self._on_sent("update")
+        return parent
+
+    def _repost_parent(self, notice: Notice, gone: ParentMessage) -> ParentMessage:
+        """Someone deleted the parent message: post a new one, so the job's later transitions still show."""
+        assert gone.ts is not None
+        ts = self._client.post(self._channel, job_summary_message(notice), metadata=_metadata(notice))
+        self._on_sent("parent")
+        return self._store.replace_parent(notice.job_arn, self._channel, gone.ts, ts)
 
     def _reply(self, notice: Notice, parent: ParentMessage, *, broadcast: bool) -> bool:
         assert parent.ts is not None

@@ -58,7 +58,12 @@ SlackCredentials = WebhookCredentials | BotCredentials
 
 def parse_secret(value: Any) -> SlackCredentials:
     """Validate the secret's JSON; raise MalformedSecret naming the problem (not the value)."""
-    if not isinstance(value, dict) or not value:
+    if value == {}:
+        # What the stack creates: the credentials are put afterwards with put-secret-value.
+        raise MalformedSecret(
+            "the Slack secret holds no credentials yet ({}): put webhookUrl, or botToken and channel, in it"
+        )
+    if not isinstance(value, dict):
         raise MalformedSecret("the Slack secret is not a JSON object with webhookUrl, or botToken and channel")
     has_webhook = "webhookUrl" in value
     has_bot = "botToken" in value or "channel" in value

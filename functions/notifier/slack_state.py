@@ -161,6 +161,24 @@ class SlackMessageStore:
             raise StateStoreError("the Slack message item disappeared while its ts was being recorded")
         return existing
 
+    def replace_parent(self, job_arn: str, channel: str, old_ts: str, new_ts: str) -> ParentMessage:
+        """Point the mapping at a re-posted parent; if another delivery re-posted first, keep theirs."""
+        result = self._call(
+            "update_item",
+            Key=_key(job_arn, channel),
+            UpdateExpression="SET ts = :new, #exp = :exp",
+            ConditionExpression="ts = :old",
+            ExpressionAttributeNames={"#exp": TTL_ATTRIBUTE},
+            ExpressionAttributeValues={":new": {"S": new_ts}, ":old": {"S": old_ts}, ":exp": self._expires_at()},
+            ReturnValues="ALL_NEW",
+        )
+        if result is not None:
+            return ParentMessage.from_item(result["Attributes"])
+        existing = self.load(job_arn, channel)
+        if existing is None:
+            raise StateStoreError("the Slack message item disappeared while its ts was being replaced")
+        return existing
+
     def advance(self, job_arn: str, channel: str, order: str, notice: dict[str, Any]) -> bool:
         """Make this transition the one the parent shows, unless it already shows a later one.
 

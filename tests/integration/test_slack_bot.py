@@ -163,6 +163,25 @@ def test_a_crash_after_the_reply_does_not_post_it_again(slack):
     assert len(parent.replies) == 2
 
 
+def test_a_parent_deleted_in_slack_is_posted_again(slack):
+    # Given someone deleted the job's parent message
+    deps = slack.dependencies(slack.bot_secret())
+    deliver(slack, deps, IN_PROGRESS)
+    [gone] = slack.standin.channel_messages()
+    slack.standin.delete_message(DEFAULT_CHANNEL, gone.ts)
+
+    # When the job's next transition arrives
+    [response] = deliver(slack, deps, COMPLETED)
+
+    # Then a new parent shows it, and the thread goes on under the new one
+    assert response == {"batchItemFailures": []}
+    [parent] = slack.standin.channel_messages()
+    assert parent.ts != gone.ts
+    assert parent.text.endswith("is Completed")
+    assert [reply.text.split(": ")[-1] for reply in parent.replies] == ["InProgress → Completed"]
+    assert deps.store.load(IN_PROGRESS["jobArn"], DEFAULT_CHANNEL).ts == parent.ts
+
+
 def test_concurrent_first_transitions_create_one_parent(slack):
     # Given two invocations that receive the first two transitions of a new job at the same moment
     deps = slack.dependencies(slack.bot_secret())

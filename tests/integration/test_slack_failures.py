@@ -78,7 +78,8 @@ def test_a_429_in_bot_mode_that_cannot_be_waited_for_is_a_failed_item(slack, que
     ("secret", "problem"),
     [
         ("not json at all", "the Slack secret is not valid JSON"),
-        ("{}", "not a JSON object"),
+        ("{}", "holds no credentials yet"),
+        ("[]", "not a JSON object"),
         ('{"url": "https://hooks.slack.com/services/T0/B0/X"}', "neither webhookUrl nor botToken"),
         (
             '{"webhookUrl": "https://hooks.slack.com/services/T0/B0/X", "botToken": "xoxb-1", "channel": "C0123456789"}',

@@ -39,7 +39,7 @@ def test_credentials_never_show_their_secret_in_repr():
     ("value", "problem"),
     [
         ([f"xoxb-{CANARY}"], "not a JSON object"),
-        ({}, "not a JSON object"),
+        ({}, "holds no credentials yet"),
         ("just a string " + CANARY, "not a JSON object"),
         ({"token": f"xoxb-{CANARY}"}, "neither webhookUrl nor botToken"),
         (
