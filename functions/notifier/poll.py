@@ -21,7 +21,15 @@ from datetime import UTC, datetime, timedelta
 
 from notifier.bedrock_jobs import BedrockJobs
 from notifier.errors import BedrockUnavailable
-from notifier.models import KNOWN_STATUSES, NON_TERMINAL_STATUSES, JobSnapshot, Notice, is_terminal, parse_time
+from notifier.models import (
+    KNOWN_STATUSES,
+    NON_TERMINAL_STATUSES,
+    TERMINAL_STATUSES,
+    JobSnapshot,
+    Notice,
+    is_terminal,
+    parse_time,
+)
 from notifier.observability import logger
 from notifier.publisher import NoticePublisher
 from notifier.rules import Change, NotifyRule, StoredJob, advance_watermark, detect_change, listing_start
@@ -139,16 +147,20 @@ class Poll:
     def _follow_departed(self, departed: list[StoredJob]) -> None:
         remaining = {job.job_arn: job for job in departed}
         if len(remaining) > DEPARTED_GET_LIMIT:
+            # Many left at once: list each terminal status over their submit-time window instead of a Get each.
             low = min(job.submit_time for job in departed) - BOUNDARY
             high = max(job.submit_time for job in departed) + BOUNDARY
-            for page in self._pages(submitted_after=low, submitted_before=high):
-                found = [job for job in page if job.job_arn in remaining]
-                self._process(found)
-                for job in found:
-                    remaining.pop(job.job_arn, None)
-                if not remaining or not self._time_for_more():
+            for status in sorted(TERMINAL_STATUSES):
+                for page in self._pages(status=status, submitted_after=low, submitted_before=high):
+                    found = [job for job in page if job.job_arn in remaining]
+                    self._process(found)
+                    for job in found:
+                        remaining.pop(job.job_arn, None)
+                    if not self._time_for_more():
+                        return
+                if not remaining:
                     break
-        for stored in list(remaining.values()):
+        for stored in list(remaining.values()):  # unknown statuses, deleted jobs, or just a few
             if not self._time_for_more():
                 return
             current = self.bedrock.get(stored.job_arn)

@@ -296,3 +296,18 @@ def test_transient_throttling_is_retried_by_the_sdk(harness):
     harness.bedrock.fail_next(LIST, count=1, code="ThrottlingException")
     harness.poll()
     assert harness.transitions() == [("patient", None, "InProgress")]
+
+
+def test_many_jobs_finishing_at_once_are_read_by_status_not_one_by_one(harness):
+    bedrock = harness.bedrock
+    arns = bedrock.create_jobs(
+        40, start=bedrock.now() - timedelta(hours=6), step=timedelta(minutes=1), status="InProgress"
+    )
+    harness.poll()  # baseline: 40 running jobs, all older than the listing window
+    for index, arn in enumerate(arns):
+        bedrock.set_status(arn, "Completed" if index % 4 else "Failed", message=None if index % 4 else "Out of quota")
+    bedrock.calls.clear()
+    harness.poll()
+    assert bedrock.calls[GET] == 0
+    assert bedrock.calls[LIST] == 1 + 5 + 2  # new window, running statuses, Completed and Failed (then all found)
+    assert sorted(d["status"] for d in harness.notices()) == ["Completed"] * 30 + ["Failed"] * 10
