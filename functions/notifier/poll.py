@@ -24,7 +24,6 @@ from notifier.errors import BedrockUnavailable
 from notifier.models import (
     KNOWN_STATUSES,
     NON_TERMINAL_STATUSES,
-    TERMINAL_STATUSES,
     JobSnapshot,
     Notice,
     is_terminal,
@@ -38,6 +37,8 @@ from notifier.state_store import Cursor, PendingNotice, StateStore, pending_afte
 
 # Up to this many departed jobs are read one Get each; beyond it one listing of their window is cheaper.
 DEPARTED_GET_LIMIT = 25
+# Most common first, so that the listing of departed jobs usually stops early.
+TERMINAL_BY_LIKELIHOOD = ("Completed", "Failed", "PartiallyCompleted", "Stopped", "Expired")
 BOUNDARY = timedelta(seconds=1)  # listings overlap by this much so neither side's bound can drop a job
 
 
@@ -150,7 +151,7 @@ class Poll:
             # Many left at once: list each terminal status over their submit-time window instead of a Get each.
             low = min(job.submit_time for job in departed) - BOUNDARY
             high = max(job.submit_time for job in departed) + BOUNDARY
-            for status in sorted(TERMINAL_STATUSES):
+            for status in TERMINAL_BY_LIKELIHOOD:
                 for page in self._pages(status=status, submitted_after=low, submitted_before=high):
                     found = [job for job in page if job.job_arn in remaining]
                     self._process(found)

@@ -86,3 +86,10 @@ def test_a_summary_missing_optional_fields_still_makes_a_snapshot():
     assert change is not None
     assert change.notice is not None
     assert change.notice.to_document()["records"] == {"total": None, "processed": None, "success": None, "error": None}
+
+
+def test_the_departed_listing_order_covers_every_terminal_status():
+    from notifier.models import TERMINAL_STATUSES
+    from notifier.poll import TERMINAL_BY_LIKELIHOOD
+
+    assert sorted(TERMINAL_BY_LIKELIHOOD) == sorted(TERMINAL_STATUSES)
