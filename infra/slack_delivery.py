@@ -25,7 +25,7 @@ SECRET_EXAMPLE = '{"webhookUrl":"https://hooks.slack.com/services/..."}'  # noqa
 
 
 def put_secret_command(secret_arn: str) -> str:
-    """The one line that stores the Slack credentials (the bot-token form is in the README)."""
+    """The line that stores the Slack credentials; a bot token is stored as {"botToken": ..., "channel": ...}."""
     return (
         f"aws secretsmanager put-secret-value --region {Aws.REGION} --secret-id {secret_arn}"
         f" --secret-string '{SECRET_EXAMPLE}'"
