@@ -38,10 +38,18 @@ def build_job(index: int, spec: tuple) -> FakeJob:
     for status, gap in zip(statuses, [0, *gaps], strict=False):
         moment += timedelta(seconds=gap)
         steps.append((moment, status))
-    return FakeJob(f"arn:aws:bedrock:{REGION}:{ACCOUNT_ID}:model-invocation-job/job{index:04d}", f"job-{index}", submit, steps, submit + timedelta(seconds=lag))
+    return FakeJob(
+        f"arn:aws:bedrock:{REGION}:{ACCOUNT_ID}:model-invocation-job/job{index:04d}",
+        f"job-{index}",
+        submit,
+        steps,
+        submit + timedelta(seconds=lag),
+    )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(
     specs=st.lists(lifecycle, min_size=1, max_size=8),
     poll_offsets=st.lists(st.integers(min_value=60, max_value=8 * 3600), min_size=1, max_size=12),
