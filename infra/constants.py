@@ -51,6 +51,9 @@ ENV_NOTIFY_ON_FIRST_RUN = "NOTIFY_ON_FIRST_RUN"
 ENV_JOB_TTL_DAYS = "JOB_TTL_DAYS"
 ENV_PUBLISH_MAX_PER_SECOND = "PUBLISH_MAX_PER_SECOND"
 ENV_TIMEOUT_RESERVE_SECONDS = "TIMEOUT_RESERVE_SECONDS"
+# boto3's own retry setting: the Bedrock adapter runs botocore's adaptive mode, this many attempts a call.
+ENV_AWS_MAX_ATTEMPTS = "AWS_MAX_ATTEMPTS"
+POLLER_SDK_MAX_ATTEMPTS = 6
 
 # Environment of the Slack function (read by notifier.settings.SlackSettings).
 ENV_SLACK_SECRET_ARN = "SLACK_SECRET_ARN"  # noqa: S105

@@ -36,6 +36,7 @@ def poller_environment(config: NotifierConfig, *, table_name: str, topic_arn: st
         c.ENV_JOB_TTL_DAYS: str(config.job_ttl_days),
         c.ENV_PUBLISH_MAX_PER_SECOND: str(config.publish_max_per_second),
         c.ENV_TIMEOUT_RESERVE_SECONDS: str(config.timeout_reserve_seconds),
+        c.ENV_AWS_MAX_ATTEMPTS: str(c.POLLER_SDK_MAX_ATTEMPTS),
     }
 
 

@@ -59,6 +59,7 @@ def test_the_poller_environment(default_synth: Synth) -> None:
         "JOB_TTL_DAYS": "30",
         "PUBLISH_MAX_PER_SECOND": "9",
         "TIMEOUT_RESERVE_SECONDS": "30",
+        "AWS_MAX_ATTEMPTS": "6",
     }
 
 
