@@ -1,0 +1,265 @@
+"""The sandbox's local cloud: moto in server mode, the Bedrock emulator and the Slack stand-in, all on loopback.
+
+Everything runs in this process on daemon threads and ephemeral ports, so two sandboxes never collide and
+Ctrl-C leaves nothing behind. The table, topic, queues, subscriptions and secret are created as the CDK stack
+declares them: the table from ``notifier.state_schema.create_table_request``, the Slack queue with its DLQ
+(maxReceiveCount and visibility from ``infra.constants``) subscribed with raw message delivery off.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import sys
+import time
+import uuid
+import warnings
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+# infra comes first: importing it puts functions/ (the Lambda bundle's root, home of `notifier`) on the path.
+from infra import constants as stack
+from local.bedrock_emulator import BedrockEmulator
+from local.slack_standin import DEFAULT_CHANNEL, DEFAULT_TOKEN, SlackStandIn
+from notifier.observability import logger as function_logger
+from notifier.observability import metrics as function_metrics
+from notifier.state_schema import TTL_ATTRIBUTE, create_table_request
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"  # moto's default account
+TABLE_NAME = "bedrock-batch-notifier-state"
+TOPIC_NAME = "bedrock-batch-notifier-transitions"
+SLACK_QUEUE_NAME = "bedrock-batch-notifier-slack"
+SLACK_DLQ_NAME = "bedrock-batch-notifier-slack-dlq"
+OBSERVER_QUEUE_NAME = "sandbox-observer"  # a subscriber of our own, to read what SNS delivered
+SECRET_NAME = "bedrock-batch-notifier/slack"
+EMAIL_ADDRESS = "ml-team@example.com"
+
+POLLER_TIMEOUT_SECONDS = 240  # the stack's default pollerTimeoutSeconds
+# The lowest slackTimeoutSeconds the stack accepts: too short to sit out a Retry-After, so a 429 sends the
+# message back to SQS, which the sandbox's pump shows.
+SLACK_TIMEOUT_SECONDS = 10
+SDK_MAX_ATTEMPTS = "3"  # boto3's own retries (AWS_MAX_ATTEMPTS), so one throttled call is retried
+
+
+@dataclass
+class Servers:
+    moto: ThreadedMotoServer
+    bedrock: BedrockEmulator
+    slack: SlackStandIn
+    moto_url: str
+
+    def stop(self) -> None:
+        for stop in (self.slack.stop, self.bedrock.stop, self.moto.stop):
+            try:
+                stop()
+            except Exception as error:  # one server failing to stop must not keep the others running
+                print(f"warning: a local server did not stop cleanly: {error}", file=sys.stderr)
+
+
+def start_servers(emulator: BedrockEmulator) -> Servers:
+    """Start the three servers on free loopback ports; the caller stops them in a finally."""
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    host, port = moto.get_host_and_port()
+    started: list[Any] = [moto]
+    try:
+        emulator.start(host="127.0.0.1", port=0)
+        started.append(emulator)
+        slack = SlackStandIn().start()
+    except BaseException:
+        for server in reversed(started):
+            server.stop()
+        raise
+    return Servers(moto=moto, bedrock=emulator, slack=slack, moto_url=f"http://{host}:{port}")
+
+
+@dataclass(frozen=True)
+class Resources:
+    table: str
+    topic_arn: str
+    slack_queue_url: str
+    slack_queue_arn: str
+    slack_dlq_url: str
+    observer_queue_url: str
+    secret_arn: str
+
+
+def client_environment(servers: Servers) -> dict[str, str | None]:
+    """What boto3 and slack_sdk need to reach the local servers, and nothing that could reach AWS."""
+    nowhere = str(Path(os.devnull))
+    return {
+        "AWS_ENDPOINT_URL": servers.moto_url,
+        "AWS_ENDPOINT_URL_BEDROCK": servers.bedrock.url,
+        "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": None,
+        "AWS_ACCESS_KEY_ID": "sandbox",
+        "AWS_SECRET_ACCESS_KEY": "sandbox",
+        "AWS_SESSION_TOKEN": None,
+        "AWS_PROFILE": None,
+        "AWS_CONFIG_FILE": nowhere,  # the user's profiles could name other endpoints or credentials
+        "AWS_SHARED_CREDENTIALS_FILE": nowhere,
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_MAX_ATTEMPTS": SDK_MAX_ATTEMPTS,
+        "AWS_RETRY_MODE": None,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_NAMESPACE": "BedrockBatchNotifierSandbox",
+        "POWERTOOLS_DEV": None,
+    }
+
+
+def function_environment(servers: Servers, resources: Resources) -> dict[str, str | None]:
+    """The variables the stack sets on the two functions."""
+    return {
+        stack.ENV_STATE_TABLE_NAME: resources.table,
+        stack.ENV_TOPIC_ARN: resources.topic_arn,
+        stack.ENV_SLACK_SECRET_ARN: resources.secret_arn,
+        stack.ENV_SLACK_API_URL: servers.slack.api_url,
+    }
+
+
+@contextmanager
+def scoped_environ(values: Mapping[str, str | None]) -> Iterator[None]:
+    """Set (or, for None, remove) variables for the block, then put back what was there."""
+    saved = {name: os.environ.get(name) for name in values}
+    try:
+        for name, value in values.items():
+            _set_env(name, value)
+        yield
+    finally:
+        for name, value in saved.items():
+            _set_env(name, value)
+
+
+def _set_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value
+
+
+def create_resources() -> Resources:
+    """The stack's resources in moto (call inside client_environment)."""
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.create_table(**create_table_request(TABLE_NAME))
+    dynamodb.update_time_to_live(
+        TableName=TABLE_NAME, TimeToLiveSpecification={"Enabled": True, "AttributeName": TTL_ATTRIBUTE}
+    )
+    sns = boto3.client("sns")
+    topic_arn = sns.create_topic(Name=TOPIC_NAME)["TopicArn"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="email", Endpoint=EMAIL_ADDRESS)
+
+    sqs = boto3.client("sqs")
+    dlq_url = sqs.create_queue(QueueName=SLACK_DLQ_NAME)["QueueUrl"]
+    redrive = {"deadLetterTargetArn": _queue_arn(sqs, dlq_url), "maxReceiveCount": str(stack.SLACK_MAX_RECEIVE_COUNT)}
+    slack_url = sqs.create_queue(
+        QueueName=SLACK_QUEUE_NAME,
+        Attributes={
+            "VisibilityTimeout": str(SLACK_TIMEOUT_SECONDS * stack.SLACK_VISIBILITY_FACTOR),
+            "RedrivePolicy": json.dumps(redrive),
+        },
+    )["QueueUrl"]
+    slack_arn = _queue_arn(sqs, slack_url)
+    # Raw delivery off: each body is the SNS envelope, which the Slack function parses.
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=slack_arn, Attributes={"RawMessageDelivery": "false"})
+    observer_url = sqs.create_queue(QueueName=OBSERVER_QUEUE_NAME)["QueueUrl"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=_queue_arn(sqs, observer_url))
+
+    secret = {"botToken": DEFAULT_TOKEN, "channel": DEFAULT_CHANNEL}  # bot-token mode: messages update in place
+    secret_arn = boto3.client("secretsmanager").create_secret(Name=SECRET_NAME, SecretString=json.dumps(secret))["ARN"]
+    return Resources(TABLE_NAME, topic_arn, slack_url, slack_arn, dlq_url, observer_url, secret_arn)
+
+
+def _queue_arn(sqs: Any, url: str) -> str:
+    return str(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
+
+
+def messages_left(queue_url: str) -> int:
+    """Visible and in-flight messages of a queue."""
+    attributes = boto3.client("sqs").get_queue_attributes(
+        QueueUrl=queue_url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    return int(attributes["ApproximateNumberOfMessages"]) + int(attributes["ApproximateNumberOfMessagesNotVisible"])
+
+
+@dataclass
+class SandboxContext:
+    """The Lambda context the functions read; the remaining time counts down from the function's timeout."""
+
+    function_name: str
+    timeout_seconds: float
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.timeout_seconds - (time.monotonic() - self.started)) * 1000))
+
+
+class FunctionLogs(logging.Handler):
+    """Keeps the functions' warnings and errors for the narration instead of printing JSON lines."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def take(self) -> list[logging.LogRecord]:
+        taken, self.records = self.records, []
+        return taken
+
+
+_NOISY_LOGGERS = ("werkzeug", "botocore", "urllib3", "moto", "local.bedrock_emulator")
+
+
+@contextmanager
+def quiet_logs() -> Iterator[FunctionLogs]:
+    """No request logs, no Powertools JSON lines: the functions' warnings go to the returned collector."""
+    collector = FunctionLogs()
+    saved_levels = {name: logging.getLogger(name).level for name in _NOISY_LOGGERS}
+    functions = logging.getLogger(function_logger.name)  # the standard logger behind Powertools' Logger
+    saved_handlers = list(functions.handlers)
+    quiet = logging.NullHandler()
+    for name in _NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    logging.getLogger("werkzeug").addHandler(quiet)  # with a handler werkzeug does not add its own
+    for handler in saved_handlers:
+        functions.removeHandler(handler)
+    functions.addHandler(collector)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield collector
+    finally:
+        functions.removeHandler(collector)
+        for handler in saved_handlers:
+            functions.addHandler(handler)
+        logging.getLogger("werkzeug").removeHandler(quiet)
+        for name, level in saved_levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+@contextmanager
+def metrics_discarded() -> Iterator[None]:
+    """Powertools prints each invocation's metrics (EMF) on stdout; in the sandbox they are dropped."""
+    with redirect_stdout(io.StringIO()):
+        try:
+            yield
+        finally:
+            function_metrics.clear_metrics()
