@@ -20,14 +20,18 @@ def describe_duration(start: str | None, end: str | None) -> str | None:
 
 
 def format_duration(seconds: float) -> str:
-    minutes, _ = divmod(int(seconds), 60)
+    """Two units at most, as people say it: 5s, 1m 5s, 1h 1m, 1d 1h."""
+    seconds = max(int(seconds), 0)
+    minutes, secs = divmod(seconds, 60)
     hours, minutes = divmod(minutes, 60)
     days, hours = divmod(hours, 24)
     if days:
-        return f"{days}d {hours}h {minutes}m"
+        return f"{days}d {hours}h"
     if hours:
         return f"{hours}h {minutes}m"
-    return f"{minutes}m" if minutes else f"{int(seconds)}s"
+    if minutes:
+        return f"{minutes}m {secs}s"
+    return f"{secs}s"
 
 
 def _ascii(text: str) -> str:

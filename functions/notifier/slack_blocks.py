@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from notifier.messages import format_duration
 from notifier.models import TERMINAL_STATUSES, Notice, RecordCounts, parse_time
 
 # Slack's limits (https://api.slack.com/reference/block-kit/blocks).
@@ -95,20 +96,6 @@ def escape(text: str) -> str:
 
 def status_change(notice: Notice) -> str:
     return f"{notice.previous_status or NEW_JOB} → {notice.status}"
-
-
-def format_duration(seconds: float) -> str:
-    seconds = max(int(seconds), 0)
-    minutes, secs = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    if minutes:
-        return f"{minutes}m {secs}s"
-    return f"{secs}s"
 
 
 def _parse(value: str | None) -> datetime | None:

@@ -36,7 +36,7 @@ def test_email_reads_well():
     text = email_text(notice(message="Model quota exceeded"))
     assert "is now Failed (was InProgress)" in text
     assert "Model:      anthropic.claude-3-haiku-20240307-v1:0" in text
-    assert "Duration:   1d 2h 5m" in text
+    assert "Duration:   1d 2h" in text
     assert "Records:    1000 of 1000 processed, 990 succeeded, 10 failed" in text
     assert "Message:    Model quota exceeded" in text
     assert "Output:     s3://bucket/out/" in text
