@@ -50,9 +50,10 @@ def _records_line(notice: Notice) -> str | None:
     r = notice.records
     if r.total is None and r.processed is None and r.success is None and r.error is None:
         return None
-    parts = [
-        f"{r.processed if r.processed is not None else '?'} of {r.total if r.total is not None else '?'} processed"
-    ]
+    if r.processed is None:
+        parts = [f"{r.total} total" if r.total is not None else "counts so far"]
+    else:
+        parts = [f"{r.processed} of {r.total if r.total is not None else '?'} processed"]
     if r.success is not None:
         parts.append(f"{r.success} succeeded")
     if r.error is not None:

@@ -54,3 +54,11 @@ def test_publish_entry_keeps_json_for_machines_and_text_for_email_with_filterabl
     assert entry["MessageAttributes"]["status"] == {"DataType": "String", "StringValue": "Failed"}
     assert entry["MessageAttributes"]["previousStatus"]["StringValue"] == "InProgress"
     assert set(message_attributes(notice())) == {"status", "previousStatus", "modelId", "jobName"}
+
+
+def test_records_line_says_only_what_bedrock_counted():
+    failed_early = notice(message="Validation failed")
+    failed_early = Notice.from_document({**failed_early.to_document(), "records": {"total": 48000}})
+    assert "Records:    48000 total\n" in email_text(failed_early)
+    nothing = Notice.from_document({**notice().to_document(), "records": {}})
+    assert "Records:" not in email_text(nothing)
