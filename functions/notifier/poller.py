@@ -64,11 +64,15 @@ def job_arn_of(event: dict[str, Any]) -> str | None:
     if kind == SCHEDULED:
         return None
     if kind == JOB_STATE_CHANGE:
-        detail = event.get("detail") or {}
-        arn = detail.get("batchJobArn") or detail.get("jobArn") if isinstance(detail, dict) else None
-        if isinstance(arn, str) and ":model-invocation-job/" in arn:
-            return arn
-        raise InvalidEvent(f"a {JOB_STATE_CHANGE!r} event without detail.batchJobArn")
+        detail = event.get("detail")
+        detail = detail if isinstance(detail, dict) else {}
+        resources = event.get("resources")
+        resources = resources if isinstance(resources, list) else []
+        candidates = [detail.get("batchJobArn"), detail.get("jobArn"), *resources]
+        for arn in candidates:
+            if isinstance(arn, str) and ":model-invocation-job/" in arn:
+                return arn
+        raise InvalidEvent(f"a {JOB_STATE_CHANGE!r} event names no model-invocation-job ARN (detail.batchJobArn)")
     raise InvalidEvent(
         f"detail-type {kind!r} is not handled (accepted: {SCHEDULED!r} from an EventBridge schedule, "
         f"{JOB_STATE_CHANGE!r} from Bedrock)"
