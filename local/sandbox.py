@@ -34,7 +34,6 @@ from local.sandbox_cloud import (
     REGION,
     SDK_MAX_ATTEMPTS,
     SLACK_TIMEOUT_SECONDS,
-    FunctionLogs,
     Resources,
     SandboxContext,
     Servers,
@@ -42,12 +41,11 @@ from local.sandbox_cloud import (
     create_resources,
     function_environment,
     messages_left,
-    metrics_discarded,
-    quiet_logs,
     scoped_environ,
     start_servers,
 )
 from local.sandbox_html import write_html
+from local.sandbox_logs import FunctionLogs, metrics_discarded, quiet_logs
 from local.sandbox_render import Style, channel_message_lines, email_lines, indent, table
 from local.sandbox_scenario import (
     DEFAULT_ROUNDS,
@@ -498,14 +496,15 @@ def run(options: Options, out: TextIO = sys.stdout) -> DemoSummary:
     # The emulator's clock starts so that the scenario's last scheduled poll is about now.
     deploy = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=SPAN_MINUTES + 5)
     emulator = BedrockEmulator(region=REGION, account_id=ACCOUNT_ID, now=deploy, stop_after_reads=1)
-    servers = start_servers(emulator)
-    try:
-        with quiet_logs() as logs, scoped_environ(client_environment(servers)):
-            resources = create_resources()
-            with scoped_environ(function_environment(servers, resources)):
-                summary = Demo(servers, resources, logs, out, options).play()
-    finally:
-        servers.stop()
+    with quiet_logs() as logs:
+        servers = start_servers(emulator)
+        try:
+            with scoped_environ(client_environment(servers)):
+                resources = create_resources()
+                with scoped_environ(function_environment(servers, resources)):
+                    summary = Demo(servers, resources, logs, out, options).play()
+        finally:
+            servers.stop()
     summary.elapsed_seconds = time.monotonic() - started
     return summary
 

@@ -8,16 +8,14 @@ declares them: the table from ``notifier.state_schema.create_table_request``, th
 
 from __future__ import annotations
 
-import io
 import json
-import logging
 import os
 import sys
 import time
+import urllib.request
 import uuid
-import warnings
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager, redirect_stdout
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,8 +27,6 @@ from moto.server import ThreadedMotoServer
 from infra import constants as stack
 from local.bedrock_emulator import BedrockEmulator
 from local.slack_standin import DEFAULT_CHANNEL, DEFAULT_TOKEN, SlackStandIn
-from notifier.observability import logger as function_logger
-from notifier.observability import metrics as function_metrics
 from notifier.state_schema import TTL_ATTRIBUTE, create_table_request
 
 REGION = "us-east-1"
@@ -70,6 +66,8 @@ def start_servers(emulator: BedrockEmulator) -> Servers:
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     moto.start()
     host, port = moto.get_host_and_port()
+    # moto keeps its accounts in module globals: start from an empty one even if this process used moto before.
+    urllib.request.urlopen(urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST"))
     started: list[Any] = [moto]
     try:
         emulator.start(host="127.0.0.1", port=0)
@@ -208,58 +206,3 @@ class SandboxContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self.timeout_seconds - (time.monotonic() - self.started)) * 1000))
-
-
-class FunctionLogs(logging.Handler):
-    """Keeps the functions' warnings and errors for the narration instead of printing JSON lines."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.WARNING)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-    def take(self) -> list[logging.LogRecord]:
-        taken, self.records = self.records, []
-        return taken
-
-
-_NOISY_LOGGERS = ("werkzeug", "botocore", "urllib3", "moto", "local.bedrock_emulator")
-
-
-@contextmanager
-def quiet_logs() -> Iterator[FunctionLogs]:
-    """No request logs, no Powertools JSON lines: the functions' warnings go to the returned collector."""
-    collector = FunctionLogs()
-    saved_levels = {name: logging.getLogger(name).level for name in _NOISY_LOGGERS}
-    functions = logging.getLogger(function_logger.name)  # the standard logger behind Powertools' Logger
-    saved_handlers = list(functions.handlers)
-    quiet = logging.NullHandler()
-    for name in _NOISY_LOGGERS:
-        logging.getLogger(name).setLevel(logging.ERROR)
-    logging.getLogger("werkzeug").addHandler(quiet)  # with a handler werkzeug does not add its own
-    for handler in saved_handlers:
-        functions.removeHandler(handler)
-    functions.addHandler(collector)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield collector
-    finally:
-        functions.removeHandler(collector)
-        for handler in saved_handlers:
-            functions.addHandler(handler)
-        logging.getLogger("werkzeug").removeHandler(quiet)
-        for name, level in saved_levels.items():
-            logging.getLogger(name).setLevel(level)
-
-
-@contextmanager
-def metrics_discarded() -> Iterator[None]:
-    """Powertools prints each invocation's metrics (EMF) on stdout; in the sandbox they are dropped."""
-    with redirect_stdout(io.StringIO()):
-        try:
-            yield
-        finally:
-            function_metrics.clear_metrics()

@@ -1,0 +1,396 @@
+"""`python -m local.preview`: what the notifier would say about your account's batch jobs, without writing or sending.
+
+It runs the notifier's own poll (notifier.poll.Poll) with your AWS credentials and region against the real
+ListModelInvocationJobs and GetModelInvocationJob, with
+- a state store that only reads: from a deployed stack's state table with --table NAME, otherwise as a fresh
+  deployment whose table is empty; every write is skipped and listed instead;
+- a publisher that prints the messages (Slack, email, and with --json the SNS document) instead of publishing.
+
+    python -m local.preview [--region R] [--profile P] [--since 24h] [--table NAME] [--no-notify-first-run] [--json]
+
+Exit codes: 0 done; 2 a problem with the credentials, permissions, region or arguments (one line on stderr);
+1 Bedrock or DynamoDB kept failing after retries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any, TextIO
+
+import boto3
+import botocore.exceptions as boto_errors
+from botocore.exceptions import ClientError
+
+import infra  # noqa: F401 (importing it puts functions/, home of the notifier package, on the path)
+from local.sandbox_logs import quiet_logs
+from local.sandbox_render import Style, email_lines, indent, message_lines, table
+from notifier.bedrock_jobs import CLIENT_CONFIG as BEDROCK_CONFIG
+from notifier.bedrock_jobs import BedrockJobs
+from notifier.errors import BedrockUnavailable, ConfigurationError, StateStoreError
+from notifier.messages import sns_message
+from notifier.models import Notice, isoformat
+from notifier.poll import Deadline, Poll
+from notifier.publisher import NoticePublisher, PublishOutcome
+from notifier.rules import Change, StoredJob
+from notifier.settings import PollerSettings
+from notifier.slack_blocks import transition_message
+from notifier.state_store import CLIENT_CONFIG as DYNAMODB_CONFIG
+from notifier.state_store import Cursor, PendingNotice, StateStore
+
+USER_ERROR = 2
+RUN_BUDGET = timedelta(minutes=15)  # the poll's deadline: far more than listing a busy account takes
+EMAIL_TO = "your email subscribers"
+WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([mhdw])$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+_CREDENTIAL_CODES = frozenset(
+    {"UnrecognizedClientException", "InvalidSignatureException", "ExpiredTokenException", "InvalidClientTokenId"}
+)
+_DENIED_CODES = frozenset({"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"})
+
+
+class PreviewError(Exception):
+    """A problem the user can fix (credentials, permissions, region, arguments): one line, exit code 2."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    message: str
+    exit_code: int = USER_ERROR
+
+
+# --- the read-only adapters --------------------------------------------------------------------------------------
+
+
+class ReadOnlyStateStore(StateStore):
+    """Reads an existing state table (or behaves as an empty one); every write is skipped and noted."""
+
+    def __init__(self, table_name: str | None, client: Any = None) -> None:
+        super().__init__(table_name or "(none)", client=client if table_name else _NoClient())
+        self.has_table = table_name is not None
+        self.skipped: Counter[str] = Counter()  # kind of write -> how many were skipped
+        self.cursor: Cursor | None = None
+        self.changes: list[Change] = []
+
+    def load_cursor(self) -> Cursor | None:
+        return super().load_cursor() if self.has_table else None
+
+    def open_jobs(self) -> dict[str, StoredJob]:
+        return super().open_jobs() if self.has_table else {}
+
+    def get_jobs(self, job_arns: Iterable[str]) -> dict[str, StoredJob]:
+        return super().get_jobs(job_arns) if self.has_table else {}
+
+    def pending_notices(self) -> list[PendingNotice]:
+        return super().pending_notices() if self.has_table else []
+
+    def save_cursor(self, cursor: Cursor, now: datetime) -> bool:
+        self.skipped["poll cursor"] += 1
+        self.cursor = cursor
+        return True
+
+    def record(self, changes: list[Change], now: datetime, ttl: timedelta) -> tuple[list[Change], list[Change]]:
+        self.changes += changes
+        self.skipped["job state"] += len(changes)
+        return changes, []
+
+    def retire(self, job: StoredJob, now: datetime, ttl: timedelta) -> bool:
+        self.skipped["retired job"] += 1
+        return True
+
+    def clear_published(self, job_arn: str, transition_ids: list[str], pending_count: int) -> None:
+        self.skipped["published-notice clear"] += len(transition_ids)
+
+    def _call(self, operation: str, table: bool = True, **params: Any) -> dict[str, Any]:
+        if operation in WRITE_OPERATIONS:  # the overrides above never get here; this keeps it that way
+            raise AssertionError(f"the preview must not call DynamoDB {operation}")
+        return super()._call(operation, table=table, **params)
+
+
+class _NoClient:
+    """Stands in for the DynamoDB client when there is no table: nothing may reach it."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise AssertionError(f"no state table: DynamoDB {name} must not be called")
+
+
+class PrintingPublisher(NoticePublisher):
+    """Keeps each notice instead of publishing it; nothing here talks to SNS."""
+
+    def __init__(self) -> None:  # no super().__init__: it would make an SNS client
+        self.notices: list[Notice] = []
+
+    def publish(self, notices: list[tuple[str, Notice]], time_left: Callable[[], float]) -> PublishOutcome:
+        self.notices += [_with_account(notice) for _, notice in notices]
+        return PublishOutcome(published=[key for key, _ in notices])
+
+
+def _with_account(notice: Notice) -> Notice:
+    """The account is read from the job's ARN, so the preview needs no call (and no permission) to find it."""
+    parts = notice.job_arn.split(":")
+    return replace(notice, account_id=parts[4]) if len(parts) > 4 and not notice.account_id else notice
+
+
+class ObservedBedrockJobs(BedrockJobs):
+    """The notifier's Bedrock adapter, remembering the SDK error behind a failure to explain it."""
+
+    def __init__(self, client: Any) -> None:
+        super().__init__(client)
+        self.failure: BaseException | None = None
+
+    def _call(self, operation: str, method: Any, **params: Any) -> dict[str, Any]:
+        try:
+            return super()._call(operation, method, **params)
+        except BedrockUnavailable as error:
+            self.failure = error.__cause__ or error
+            raise
+        except ClientError as error:
+            self.failure = error
+            raise
+
+
+# --- running it --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Preview:
+    region: str
+    settings: PollerSettings
+    store: ReadOnlyStateStore
+    publisher: PrintingPublisher
+    bedrock: ObservedBedrockJobs
+    notes: list[str] = field(default_factory=list)
+
+    def run(self) -> None:
+        ends = time.monotonic() + RUN_BUDGET.total_seconds()
+        poll = Poll(
+            self.bedrock,
+            self.store,
+            self.publisher,
+            self.settings,
+            region=self.region,
+            account_id="",
+            deadline=Deadline(lambda: int((ends - time.monotonic()) * 1000), self.settings.time_reserve),
+        )
+        with quiet_logs() as logs:
+            try:
+                poll.run()
+            finally:
+                self.notes = [record.getMessage() for record in logs.take()]
+
+
+def parse_since(text: str) -> timedelta:
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration like 90m, 24h, 7d or 2w")
+    return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m local.preview", description=__doc__.splitlines()[0])
+    parser.add_argument("--region", help="default: your AWS_REGION / profile's region")
+    parser.add_argument("--profile", help="default: AWS_PROFILE, or the default credentials chain")
+    parser.add_argument(
+        "--since",
+        type=parse_since,
+        default=timedelta(hours=24),
+        help="first-run lookback, as 90m, 24h, 7d (default 24h)",
+    )
+    parser.add_argument("--table", help="read the state of a deployed stack (its StateTableName output); read only")
+    parser.add_argument(
+        "--notify-first-run",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="show messages for the jobs found on a first run (default on; the stack's default is a silent baseline)",
+    )
+    parser.add_argument("--json", action="store_true", help="also print each SNS message (the JSON document)")
+    parser.add_argument("--transitions-only", action="store_true", help="list the transitions, not the messages")
+    return parser.parse_args(argv)
+
+
+def caller_session(profile: str | None, region: str | None) -> boto3.Session:
+    """The caller's own credentials and region: --profile / --region, else the SDK's usual chain."""
+    try:
+        session = boto3.Session(profile_name=profile, region_name=region)
+    except boto_errors.ProfileNotFound as error:
+        raise PreviewError(f"{error}: check --profile / AWS_PROFILE") from None
+    if session.region_name is None and os.environ.get("AWS_REGION"):
+        # botocore reads AWS_DEFAULT_REGION; AWS_REGION is what Lambda and the other SDKs set.
+        session = boto3.Session(profile_name=profile, region_name=os.environ["AWS_REGION"])
+    return session
+
+
+def build_preview(args: argparse.Namespace, session: boto3.Session) -> Preview:
+    region = session.region_name
+    if not region:
+        raise PreviewError("no AWS region: pass --region or set AWS_REGION (or a region in your profile)")
+    try:
+        bedrock = ObservedBedrockJobs(session.client("bedrock", config=BEDROCK_CONFIG))
+        dynamodb = session.client("dynamodb", config=DYNAMODB_CONFIG) if args.table else None
+    except boto_errors.InvalidRegionError:
+        raise PreviewError(
+            f"{region!r} is not an AWS region name (like us-east-1): check --region / AWS_REGION"
+        ) from None
+    # The notifier's own settings, so NOTIFY_STATUSES, JOB_NAME_PATTERNS and MODEL_ID_PATTERNS apply as deployed.
+    env = {**os.environ, "TOPIC_ARN": f"arn:aws:sns:{region}:000000000000:preview", "STATE_TABLE_NAME": "preview"}
+    try:
+        settings = PollerSettings.from_env(env)
+    except ConfigurationError as error:
+        raise PreviewError(str(error)) from None
+    settings = replace(settings, baseline_lookback=args.since, notify_on_first_run=args.notify_first_run)
+    return Preview(region, settings, ReadOnlyStateStore(args.table, dynamodb), PrintingPublisher(), bedrock)
+
+
+def explain(error: BaseException, preview: Preview, table: str | None) -> Problem | None:
+    """What went wrong, in one line, for a problem the user can act on; None for anything else."""
+    cause = preview.bedrock.failure if isinstance(error, BedrockUnavailable) else error.__cause__ or error
+    service = "dynamodb" if isinstance(error, StateStoreError) else "bedrock"
+    if isinstance(cause, boto_errors.NoCredentialsError | boto_errors.PartialCredentialsError):
+        return Problem("no AWS credentials found: configure them with aws configure / AWS_PROFILE")
+    if isinstance(cause, boto_errors.EndpointConnectionError | boto_errors.ConnectTimeoutError):
+        if service == "dynamodb":
+            return Problem(f"cannot reach DynamoDB in region {preview.region}: check --region against the table's")
+        return Problem(
+            f"cannot reach Bedrock in region {preview.region} ({type(cause).__name__}): Bedrock batch inference "
+            "may not be offered there; pick another region with --region or AWS_REGION"
+        )
+    if isinstance(cause, boto_errors.UnknownEndpointError | boto_errors.EndpointResolutionError):
+        return Problem(f"{service} has no endpoint in region {preview.region}: pick another region with --region")
+    if isinstance(cause, ClientError):
+        return _explain_client_error(cause, service, preview.region, table)
+    if isinstance(error, BedrockUnavailable):
+        return Problem(f"Bedrock did not answer in {preview.region}: {error}", exit_code=1)
+    return None
+
+
+def _explain_client_error(error: ClientError, service: str, region: str, table: str | None) -> Problem | None:
+    code = error.response.get("Error", {}).get("Code", "")
+    if code in _DENIED_CODES:
+        needed = "bedrock:ListModelInvocationJobs and bedrock:GetModelInvocationJob"
+        if table:
+            needed += ", and dynamodb:GetItem, Query and BatchGetItem on the table"
+        return Problem(
+            f"permission denied: your credentials may not call {service}:{error.operation_name} ({code}); "
+            f"the preview needs {needed}"
+        )
+    if code in _CREDENTIAL_CODES:
+        return Problem(f"AWS rejected your credentials ({code}): refresh them (aws sso login, or new access keys)")
+    if code == "UnknownOperationException":
+        return Problem(
+            f"Bedrock batch inference is not available in region {region}: pick another region with --region"
+        )
+    if code == "ResourceNotFoundException" and service == "dynamodb":
+        return Problem(f"no state table {table!r} in {region}: pass the stack's StateTableName output to --table")
+    if code in {"ThrottlingException", "ServiceUnavailableException", "InternalServerException"}:
+        return Problem(f"{service} kept answering {code} after the SDK's retries: try again in a minute", exit_code=1)
+    return None
+
+
+# --- output ------------------------------------------------------------------------------------------------------
+
+
+def report(preview: Preview, args: argparse.Namespace, out: TextIO) -> None:
+    style = Style.for_stream(out)
+    changes = preview.store.changes
+    notices = preview.publisher.notices
+
+    def say(*lines: str) -> None:
+        print(*lines, sep="\n", file=out)
+
+    where = f"state table {args.table}" if args.table else "no state table: as a fresh deployment"
+    first_run = "messages for the jobs it finds" if args.notify_first_run else "a silent baseline"
+    say(
+        style.bold(f"Read-only preview of the Bedrock batch notifier · region {preview.region}"),
+        style.dim(f"  {where}; a first run looks back {_since(args.since)} and sends {first_run}"),
+        style.dim("  nothing below was written or sent"),
+        "",
+    )
+    if not changes:
+        say("No status changes: the notifier would write nothing and send nothing.")
+    else:
+        rows = [
+            [
+                c.job.job_name,
+                c.job.model_id,
+                f"{c.previous_status or 'new'} → {c.job.status}",
+                "would be published" if c.notice else style.dim(_why_silent(c, preview)),
+            ]
+            for c in changes
+        ]
+        say(style.bold(f"{len(changes)} status change(s) the notifier would record"))
+        say(*indent(table(["job", "model", "transition", "notice"], rows, style), "  "))
+    if notices and not args.transitions_only:
+        for notice in notices:
+            say("", *_notice_lines(notice, style, args.json))
+    for note in preview.notes:
+        say(style.yellow(f"note: {note}"))
+    say("", style.dim(f"DynamoDB writes skipped: {_skipped_writes(preview.store)}"))
+    say(style.dim(f"SNS messages not published: {len(notices)} (the emails and Slack messages above come from them)"))
+
+
+def _skipped_writes(store: ReadOnlyStateStore) -> str:
+    parts = [
+        f"{count} {kind}{'s' if count > 1 else ''}" for kind, count in store.skipped.items() if kind != "poll cursor"
+    ]
+    if store.cursor is not None:
+        baseline = "baseline complete" if store.cursor.baseline_complete else "baseline not complete yet"
+        parts.append(f"the poll cursor (watermark {isoformat(store.cursor.watermark) or 'none'}, {baseline})")
+    return " · ".join(parts) or "none"
+
+
+def _notice_lines(notice: Notice, style: Style, with_json: bool) -> list[str]:
+    change = f"{notice.previous_status or 'new'} → {notice.status}"
+    lines = [style.bold(f"▸ {notice.job_name}: {change}") + style.dim(f"  ({notice.model_id})")]
+    slack = transition_message(notice)
+    lines += [f"  {style.dim('Slack')}", *indent(message_lines(slack.text, slack.attachments, None, style), "    ")]
+    lines += [f"  {style.dim('Email')}", *indent(email_lines(notice, EMAIL_TO, style), "    ")]
+    if with_json:
+        document = json.loads(json.loads(sns_message(notice))["default"])
+        lines += [
+            f"  {style.dim('SNS message (default key)')}",
+            *indent(json.dumps(document, indent=2).splitlines(), "    "),
+        ]
+    return lines
+
+
+def _why_silent(change: Change, preview: Preview) -> str:
+    if change.job.status not in preview.settings.notify_statuses:
+        return "recorded silently (not in NOTIFY_STATUSES)"
+    return "recorded silently (first-run baseline)"
+
+
+def _since(since: timedelta) -> str:
+    hours = since.total_seconds() / 3600
+    return f"{hours / 24:g} days" if hours >= 48 else f"{hours:g} hours"
+
+
+def main(argv: list[str] | None = None, session: boto3.Session | None = None) -> int:
+    args = parse_args(argv)
+    preview: Preview | None = None
+    try:
+        preview = build_preview(args, session or caller_session(args.profile, args.region))
+        preview.run()
+    except PreviewError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return USER_ERROR
+    except (BedrockUnavailable, StateStoreError, ClientError, boto_errors.BotoCoreError) as error:
+        problem = explain(error, preview, args.table) if preview is not None else None
+        if problem is None:
+            raise
+        print(f"error: {problem.message}", file=sys.stderr)
+        return problem.exit_code
+    report(preview, args, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
