@@ -279,6 +279,8 @@ class Demo:
             return
         for throttle in self.throttled:
             self.step("sdk", self.style.yellow(f"{throttle}: boto3 backed off and retried it; the poll went on"))
+        if self.throttled:
+            self.step("sdk", self.style.dim("(adaptive retry mode also slows the client's own calls for a while)"))
         self.summary.throttled_calls_retried += len(self.throttled)
         self.throttled.clear()
         self._show_logs("poller")

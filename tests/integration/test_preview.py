@@ -1,0 +1,206 @@
+"""`python -m local.preview` against the Bedrock emulator and moto, with every write forbidden."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import boto3
+import pytest
+
+from local import preview
+from local.bedrock_emulator import LIST
+from tests.fixtures.aws import REGION, free_port
+
+WRITES = frozenset(
+    {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems", "Publish", "PublishBatch"}
+)
+NO_CREDENTIALS = "error: no AWS credentials found: configure them with aws configure / AWS_PROFILE"
+
+
+class GuardedSession:
+    """A boto3 session whose clients fail the test on any write, and remember every call they made."""
+
+    def __init__(self, region: str = REGION) -> None:
+        self.session = boto3.Session(region_name=region)
+        self.calls: list[str] = []
+        self.session.events.register("before-call", self._before_call)
+
+    def _before_call(self, model: Any, **_: Any) -> None:
+        self.calls.append(model.name)
+        if model.name in WRITES:
+            pytest.fail(f"the preview called {model.name}")
+
+
+@pytest.fixture
+def guarded(bedrock) -> GuardedSession:
+    return GuardedSession()
+
+
+def jobs_of_a_busy_day(bedrock) -> dict[str, str]:
+    now = bedrock.now()
+    done = bedrock.create_job("nightly-eval", submit_time=now - timedelta(hours=5), totalRecordCount=100)
+    bedrock.set_status(done, "Completed", records={"total": 100, "processed": 100, "success": 100, "error": 0})
+    failed = bedrock.create_job(
+        "catalog-embeddings", "amazon.titan-embed-text-v2:0", submit_time=now - timedelta(hours=2)
+    )
+    bedrock.set_status(failed, "Failed", message="Input file is not valid JSONL (line 12)")
+    running = bedrock.create_job("support-summaries", submit_time=now - timedelta(hours=1), status="InProgress")
+    queued = bedrock.create_job("fresh-submission", submit_time=now - timedelta(minutes=5))
+    old = bedrock.create_job("last-week", submit_time=now - timedelta(days=3), status="Completed")
+    return {"done": done, "failed": failed, "running": running, "queued": queued, "old": old}
+
+
+def test_a_fresh_deployment_preview_lists_the_transitions_and_messages_and_writes_nothing(bedrock, guarded, capsys):
+    jobs_of_a_busy_day(bedrock)
+
+    code = preview.main(["--since", "24h"], session=guarded.session)
+
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert err == ""
+    # The transitions, with what is published and what only recorded
+    assert "4 status change(s) the notifier would record" in out
+    assert "nightly-eval        anthropic.claude-3-haiku-20240307-v1:0  new → Completed" in out
+    assert "catalog-embeddings  amazon.titan-embed-text-v2:0            new → Failed" in out
+    assert "new → InProgress" in out
+    assert "new → Submitted   recorded silently (not in NOTIFY_STATUSES)" in out
+    assert "last-week" not in out  # submitted before --since
+    # The messages it would send: Slack and email, rendered from the same notices
+    assert "Subject: Bedrock batch job Failed: catalog-embeddings" in out
+    assert "Message:    Input file is not valid JSONL (line 12)" in out  # email body
+    assert "┃ ❌ catalog-embeddings" in out  # Slack header block
+    assert "Account:    123456789012 (us-east-1)" in out  # read from the job ARN
+    # What was skipped
+    assert "DynamoDB writes skipped: 4 job states · 3 published-notice clears · the poll cursor" in out
+    assert "SNS messages not published: 3" in out
+    # No table: only Bedrock was called, and only to read
+    assert set(guarded.calls) == {LIST}
+
+
+def test_with_the_deployed_table_only_what_changed_since_the_last_poll_shows(harness, guarded, capsys):
+    # Given a deployed notifier that has polled once (a silent baseline) and published what followed
+    jobs = jobs_of_a_busy_day(harness.bedrock)
+    harness.poll()
+    harness.bedrock.set_status(jobs["queued"], "InProgress")
+    harness.poll()
+    assert harness.transitions() == [("fresh-submission", "Submitted", "InProgress")]
+    # When a job finishes and the preview reads the stack's table
+    harness.bedrock.set_status(jobs["running"], "Completed")
+    table_before = harness.table_items()
+
+    code = preview.main(["--table", harness.table], session=guarded.session)
+
+    # Then it shows that one change, and the table and topic are as they were
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "1 status change(s) the notifier would record" in out
+    assert (
+        "support-summaries  anthropic.claude-3-haiku-20240307-v1:0  InProgress → Completed  would be published" in out
+    )
+    assert "Subject: Bedrock batch job Completed: support-summaries" in out
+    assert "fresh-submission" not in out
+    assert harness.table_items() == table_before
+    assert harness.transitions() == [("fresh-submission", "Submitted", "InProgress")]  # nothing new on the topic
+    assert {"GetItem", "Query"} <= set(guarded.calls)
+    assert not WRITES & set(guarded.calls)
+
+
+def test_json_prints_each_sns_document(bedrock, guarded, capsys):
+    failed = bedrock.create_job("catalog-embeddings", submit_time=bedrock.now() - timedelta(hours=1))
+    bedrock.set_status(failed, "Failed", message="bad input")
+
+    assert preview.main(["--json"], session=guarded.session) == 0
+
+    out = capsys.readouterr().out
+    start = out.index("SNS message (default key)")
+    document = json.loads(out[out.index("{", start) : out.index("\n    }", start) + 6])
+    assert document["schemaVersion"] == "1"
+    assert (document["jobArn"], document["status"], document["previousStatus"]) == (failed, "Failed", None)
+    assert document["message"] == "bad input"
+
+
+def test_no_notify_first_run_shows_the_silent_baseline_a_deploy_records(bedrock, guarded, capsys):
+    jobs_of_a_busy_day(bedrock)
+
+    assert preview.main(["--no-notify-first-run"], session=guarded.session) == 0
+
+    out = capsys.readouterr().out
+    assert "recorded silently (first-run baseline)" in out
+    assert "Subject:" not in out
+    assert "SNS messages not published: 0" in out
+
+
+def test_no_credentials_is_one_line_and_exit_code_2(bedrock, monkeypatch, tmp_path, capsys):
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+    code = preview.main([])
+
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert err == NO_CREDENTIALS + "\n"
+    assert out == ""
+    assert bedrock.calls[LIST] == 0  # an unsigned request is never sent
+
+
+def test_access_denied_names_the_missing_action(bedrock, guarded, capsys):
+    bedrock.fail_next(
+        LIST,
+        code="AccessDeniedException",
+        message="User: arn:aws:iam::123456789012:user/dev is not authorized to perform: bedrock:ListModelInvocationJobs",
+    )
+
+    code = preview.main([], session=guarded.session)
+
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert err.count("\n") == 1
+    assert err.startswith("error: permission denied: your credentials may not call bedrock:ListModelInvocationJobs")
+    assert "Traceback" not in err
+
+
+def test_a_region_without_a_bedrock_endpoint_is_named(bedrock, monkeypatch, capsys):
+    closed = free_port()  # nothing listens there: as a region where Bedrock's endpoint does not resolve
+    monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK", f"http://127.0.0.1:{closed}")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+
+    code = preview.main(["--region", "eu-south-9"])
+
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert err.count("\n") == 1
+    assert err.startswith("error: cannot reach Bedrock in region eu-south-9 (EndpointConnectionError)")
+
+
+@pytest.mark.parametrize(
+    ("argv", "unset", "message"),
+    [
+        (["--region", "not_a_region"], (), "error: 'not_a_region' is not an AWS region name"),
+        ([], ("AWS_REGION", "AWS_DEFAULT_REGION"), "error: no AWS region: pass --region or set AWS_REGION"),
+        (["--profile", "no-such-profile"], (), "error: The config profile (no-such-profile) could not be found"),
+    ],
+)
+def test_bad_arguments_are_one_line_and_exit_code_2(bedrock, monkeypatch, tmp_path, capsys, argv, unset, message):
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    for name in unset:
+        monkeypatch.delenv(name, raising=False)
+
+    code = preview.main(argv)
+
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert err.startswith(message)
+    assert err.count("\n") == 1
