@@ -54,6 +54,7 @@ from local.sandbox_scenario import (
     JOBS,
     SPAN_MINUTES,
     Event,
+    SlackRateLimit,
     World,
     baseline_jobs,
     expected_terminal_statuses,
@@ -247,7 +248,7 @@ class Demo:
             self.servers.bedrock.set_now(self.world.at(event.minute))
             line = event.apply(self.world)
             if event.minute >= 0:
-                who = "slack" if type(event).__name__ == "SlackRateLimit" else "bedrock"
+                who = "slack" if isinstance(event, SlackRateLimit) else "bedrock"
                 self.step(who, f"{self.style.dim(f'+{event.minute:g}')} {line}")
 
     # -- the poller -----------------------------------------------------------------------------------------
@@ -291,14 +292,18 @@ class Demo:
         recorded = sum(transitions.values())
         self.summary.transitions_recorded += recorded
         self.summary.notices_published += result["published"]
-        text = f"listed {result['jobsListed']} jobs in {result['pages']} calls"
+        listed = result["jobsListed"]
+        text = f"listed {listed} {'job' if listed == 1 else 'jobs'} in {result['pages']} calls"
         if recorded:
             seen = ", ".join(f"{status} x{count}" if count > 1 else status for status, count in transitions.items())
             text += f" · recorded {recorded} status {'change' if recorded == 1 else 'changes'} ({seen})"
         else:
-            text += " · no status changed, nothing written"
+            return text + " · no status changed: nothing written, nothing sent"
         if result["baseline"] and recorded:
             return text + " · first run: a silent baseline, so a deploy does not flood Slack"
+        quiet = sorted(status for status in transitions if status not in self.poller_settings.notify_statuses)
+        if quiet:
+            text += f" · {', '.join(quiet)} not in NOTIFY_STATUSES: recorded without a notice"
         return text + f" · published {result['published']} to SNS"
 
     # -- SNS: what every subscriber got ---------------------------------------------------------------------
@@ -374,17 +379,19 @@ class Demo:
 
     def _show_logs(self, function: str) -> None:
         """The functions' warnings, one line each, instead of their JSON log lines."""
+        rate_limited = False
         for record in self.logs.take():
             details = [str(value) for key in ("reason", "error") if (value := getattr(record, key, None))]
             wait = getattr(record, "retryAfterSeconds", None)
             if wait is not None:
+                rate_limited = True
                 hidden = max(1, math.ceil(wait))  # what the function sets as the message's visibility timeout
                 details.append(f"hidden from the queue for {hidden} s")
                 self.redelivery_due = max(self.redelivery_due or 0.0, time.monotonic() + hidden + REDELIVERY_SLACK)
-            if "HTTP 429" in " ".join(details):
-                self.summary.slack_rate_limited += 1
             detail = f" ({'; '.join(details)})" if details else ""
             self.step(function, self.style.yellow(f"{record.levelname.lower()}: {record.getMessage()}{detail}"))
+        # One 429 per batch: after it the function fails the batch's other records without calling Slack.
+        self.summary.slack_rate_limited += rate_limited
 
     def _channel(self) -> list[ChannelMessage]:
         return [
@@ -412,7 +419,7 @@ class Demo:
             self.deferred == 0
             and not self.pending_events
             and messages_left(self.resources.slack_queue_url) == 0
-            and (self._all_terminal_published())
+            and self._all_terminal_published()
         )
 
     def _all_terminal_published(self) -> bool:
