@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -17,17 +18,31 @@ from local.sandbox_scenario import FAST_ROUNDS, expected_terminal_statuses
 REPO = Path(__file__).resolve().parents[2]
 
 
+SERVER_THREADS = ("bedrock-emulator", "slack-standin", "_server_entry")  # the emulator, the stand-in, moto
+
+
+@dataclass
+class Demo:
+    summary: DemoSummary
+    output: str
+    environment_before: dict[str, str]
+    servers_left: list[str]  # server threads the run started that are still alive
+
+
 @pytest.fixture(scope="module")
-def demo() -> tuple[DemoSummary, str, dict[str, str]]:
-    """One shortened run in this process: its summary, what it printed, and the environment before it."""
+def demo() -> Demo:
+    """One shortened run in this process."""
     environment_before = dict(os.environ)
+    threads_before = set(threading.enumerate())
     out = io.StringIO()
     summary = run(Options(rounds=FAST_ROUNDS), out)
-    return summary, out.getvalue(), environment_before
+    started = [thread for thread in threading.enumerate() if thread not in threads_before]
+    servers_left = [thread.name for thread in started if any(name in thread.name for name in SERVER_THREADS)]
+    return Demo(summary, out.getvalue(), environment_before, servers_left)
 
 
 def test_every_terminal_status_set_in_the_scenario_reached_sns_and_slack(demo):
-    summary, _, _ = demo
+    summary = demo.summary
 
     jobs = {job.name: job for job in summary.jobs}
     expected = expected_terminal_statuses()
@@ -44,7 +59,7 @@ def test_every_terminal_status_set_in_the_scenario_reached_sns_and_slack(demo):
 
 
 def test_a_job_that_finished_before_the_deploy_is_a_silent_baseline(demo):
-    summary, _, _ = demo
+    summary = demo.summary
 
     [digest] = [job for job in summary.jobs if job.name == "daily-digest-summaries"]
 
@@ -54,7 +69,7 @@ def test_a_job_that_finished_before_the_deploy_is_a_silent_baseline(demo):
 
 
 def test_the_throttled_list_call_and_the_slack_429_were_retried(demo):
-    summary, output, _ = demo
+    summary, output = demo.summary, demo.output
 
     assert summary.throttled_calls_retried == 1
     assert summary.slack_rate_limited == 1
@@ -65,7 +80,7 @@ def test_the_throttled_list_call_and_the_slack_429_were_retried(demo):
 
 
 def test_nothing_is_left_in_the_slack_queue_its_dlq_or_the_outbox(demo):
-    summary, _, _ = demo
+    summary = demo.summary
 
     assert summary.slack_queue_left == 0
     assert summary.slack_dlq_left == 0
@@ -74,7 +89,7 @@ def test_nothing_is_left_in_the_slack_queue_its_dlq_or_the_outbox(demo):
 
 
 def test_the_output_shows_what_people_see_and_no_log_lines(demo):
-    _, output, _ = demo
+    output = demo.output
 
     assert "Subject: Bedrock batch job PartiallyCompleted: support-tickets-haiku" in output
     assert "Message:    Validation failed: 3 records" in output  # the email body
@@ -87,14 +102,11 @@ def test_the_output_shows_what_people_see_and_no_log_lines(demo):
 
 
 def test_the_run_leaves_the_environment_and_no_server_behind(demo):
-    _, _, environment_before = demo
-
     ignored = {"PYTEST_CURRENT_TEST"}  # pytest's own, changing with each test
     assert {k: v for k, v in os.environ.items() if k not in ignored} == {
-        k: v for k, v in environment_before.items() if k not in ignored
+        k: v for k, v in demo.environment_before.items() if k not in ignored
     }
-    running = {thread.name for thread in threading.enumerate()}
-    assert not running & {"bedrock-emulator", "slack-standin"}
+    assert demo.servers_left == []
 
 
 def test_make_demo_runs_as_a_command_with_json_and_an_html_preview(tmp_path):
