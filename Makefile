@@ -10,12 +10,13 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup test lint typecheck pytest demo bench synth deploy destroy clean
+.PHONY: help setup test lint typecheck pytest demo bench preview synth deploy destroy clean
 
 help:
 	@echo "make demo      run the notifier end to end on a local sandbox (no AWS account needed)"
 	@echo "make test      lint, type-check and run the whole test suite"
 	@echo "make bench     poller benchmark against the local emulator"
+	@echo "make preview   read-only: what the notifier would send about your real jobs (ARGS=...)"
 	@echo "make synth     synthesize the CloudFormation template (offline)"
 	@echo "make deploy    npx cdk deploy (needs AWS credentials)"
 	@echo "make destroy   npx cdk destroy"
@@ -46,10 +47,10 @@ pytest: setup
 
 test: lint typecheck pytest
 
-demo: setup
+demo: $(PY_STAMP)
 	$(BIN)/python -m local.sandbox
 
-bench: setup
+bench: $(PY_STAMP)
 	$(BIN)/python -m bench.poller_bench
 
 synth: setup
