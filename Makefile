@@ -66,6 +66,5 @@ clean:
 	rm -rf $(VENV) node_modules cdk.out build .mypy_cache .ruff_cache .hypothesis
 
 # Read-only: what the notifier would publish for your account's batch jobs (your credentials and region).
-.PHONY: preview
 preview: $(PY_STAMP)
 	$(BIN)/python -m local.preview $(ARGS)
