@@ -78,3 +78,6 @@ SLACK_MAX_RECEIVE_COUNT = 5
 # AWS's guidance for SQS event sources: visibility timeout at least six times the function timeout.
 SLACK_VISIBILITY_FACTOR = 6
 DEAD_LETTER_RETENTION_DAYS = 14  # the longest SQS keeps a message
+
+# The EventBridge detail-type of Bedrock's batch job events (notifier.poller handles it as the fast path).
+JOB_STATE_CHANGE_DETAIL_TYPE = "Batch Inference Job State Change"

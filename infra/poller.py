@@ -134,3 +134,16 @@ class Poller(Construct):
                 )
             ],
         )
+        # The fast path: Bedrock's own state-change events reach the poller within seconds, and name jobs the
+        # listing may not show yet. The schedule stays the safety net; the dedupe is the same either way.
+        self.state_change_rule = events.Rule(
+            self,
+            "JobStateChanges",
+            description="Sends Bedrock batch inference job state changes to the notifier's poller",
+            event_pattern=events.EventPattern(source=["aws.bedrock"], detail_type=[c.JOB_STATE_CHANGE_DETAIL_TYPE]),
+            targets=[
+                targets.LambdaFunction(
+                    self.function, retry_attempts=1, max_event_age=period, dead_letter_queue=dead_letter_queue
+                )
+            ],
+        )

@@ -128,17 +128,41 @@ def test_asynchronous_polls_keep_no_stale_backlog(default_synth: Synth, dev_synt
         )
 
 
-def test_only_the_schedule_may_invoke_the_poller(default_synth: Synth) -> None:
-    permissions = default_synth.resources("AWS::Lambda::Permission")
-
-    assert [p["Properties"] for p in permissions.values()] == [
+def test_bedrock_job_state_changes_reach_the_poller_as_a_fast_path(default_synth: Synth) -> None:
+    stack = default_synth.stack
+    default_synth.template.has_resource_properties(
+        "AWS::Events::Rule",
         {
-            "Action": "lambda:InvokeFunction",
-            "FunctionName": arn(default_synth.logical_id(default_synth.stack.poller.function)),
-            "Principal": "events.amazonaws.com",
-            "SourceArn": arn(default_synth.logical_id(default_synth.stack.poller.rule)),
-        }
-    ]
+            "EventPattern": {"source": ["aws.bedrock"], "detail-type": ["Batch Inference Job State Change"]},
+            "State": "ENABLED",
+            "Targets": [
+                {
+                    "Arn": arn(default_synth.logical_id(stack.poller.function)),
+                    "Id": Match.any_value(),
+                    "RetryPolicy": {"MaximumEventAgeInSeconds": 300, "MaximumRetryAttempts": 1},
+                    "DeadLetterConfig": {"Arn": arn(default_synth.logical_id(stack.dead_letters.queue))},
+                }
+            ],
+        },
+    )
+
+
+def test_only_the_two_rules_may_invoke_the_poller(default_synth: Synth) -> None:
+    permissions = default_synth.resources("AWS::Lambda::Permission")
+    stack = default_synth.stack
+
+    assert sorted((p["Properties"] for p in permissions.values()), key=str) == sorted(
+        (
+            {
+                "Action": "lambda:InvokeFunction",
+                "FunctionName": arn(default_synth.logical_id(stack.poller.function)),
+                "Principal": "events.amazonaws.com",
+                "SourceArn": arn(default_synth.logical_id(rule)),
+            }
+            for rule in (stack.poller.rule, stack.poller.state_change_rule)
+        ),
+        key=str,
+    )
 
 
 # Topic and email
