@@ -103,10 +103,15 @@ class Poll:
 
     # -- the scheduled poll ---------------------------------------------------------------------------------
 
-    def run(self) -> PollReport:
+    def _start(self) -> Cursor | None:
+        """Reads the cursor; until a first run has finished its baseline, what is found is recorded silently."""
         cursor = self.store.load_cursor()
         self.silent = (cursor is None or not cursor.baseline_complete) and not self.settings.notify_on_first_run
         self.report.silent = self.silent
+        return cursor
+
+    def run(self) -> PollReport:
+        cursor = self._start()
         watermark = cursor.watermark if cursor else None
         start = listing_start(watermark, self.settings.overlap, self.clock(), self.settings.baseline_lookback)
         open_before = self.store.open_jobs()
@@ -189,8 +194,7 @@ class Poll:
 
     def run_for_job(self, job_arn: str) -> PollReport:
         """Reads one job now (a Bedrock state-change event) with the same dedupe as the scheduled poll."""
-        cursor = self.store.load_cursor()
-        self.silent = cursor is None and not self.settings.notify_on_first_run
+        self._start()
         try:
             current = self.bedrock.get(job_arn)
             if current is not None:
