@@ -57,7 +57,7 @@ def build_dependencies(settings: PollerSettings) -> Dependencies:
 
 
 def job_arn_of(event: dict[str, Any]) -> str | None:
-    """None for a scheduled poll, the job's ARN for a state-change event; InvalidEvent for anything else."""
+    """The job a state-change event names, or None for a full poll; InvalidEvent for any other event."""
     if not isinstance(event, dict):
         raise InvalidEvent("the event is not a JSON object")
     kind = event.get("detail-type")
@@ -72,7 +72,9 @@ def job_arn_of(event: dict[str, Any]) -> str | None:
         for arn in candidates:
             if isinstance(arn, str) and ":model-invocation-job/" in arn:
                 return arn
-        raise InvalidEvent(f"a {JOB_STATE_CHANGE!r} event names no model-invocation-job ARN (detail.batchJobArn)")
+        # Something changed but the event does not say which job: a full poll finds it.
+        logger.warning("State-change event without a job ARN; running a full poll", extra={"event_id": event.get("id")})
+        return None
     raise InvalidEvent(
         f"detail-type {kind!r} is not handled (accepted: {SCHEDULED!r} from an EventBridge schedule, "
         f"{JOB_STATE_CHANGE!r} from Bedrock)"

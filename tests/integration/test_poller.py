@@ -252,7 +252,7 @@ def test_missing_or_malformed_configuration_is_named_at_start(harness, lambda_co
     "event",
     [
         {"detail-type": "Object Created", "source": "aws.s3"},
-        {"detail-type": "Batch Inference Job State Change", "detail": {}},
+        {"source": "aws.bedrock", "detail": {}},
         [],
     ],
 )

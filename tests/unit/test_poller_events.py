@@ -26,9 +26,13 @@ def test_a_state_change_event_names_its_job(event):
     [
         ("not an object", "not a JSON object"),
         ({"detail-type": "Object Created"}, "'Object Created' is not handled"),
-        ({"detail-type": "Batch Inference Job State Change", "resources": ["arn:aws:s3:::bucket"]}, "names no"),
     ],
 )
 def test_anything_else_is_rejected_with_a_reason(event, complaint):
     with pytest.raises(InvalidEvent, match=complaint):
         job_arn_of(event)
+
+
+def test_a_state_change_event_naming_no_job_falls_back_to_a_full_poll():
+    event = {"detail-type": "Batch Inference Job State Change", "resources": ["arn:aws:s3:::bucket"], "detail": {}}
+    assert job_arn_of(event) is None
