@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -344,3 +345,7 @@ def classify_failure(failure: Exception) -> tuple[bool, str]:
     if isinstance(failure, IdempotencyPersistenceLayerError):
         return False, "the idempotency records cannot be read or written now"
     return False, UNEXPECTED
+
+
+if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+    SlackSettings.from_env()  # fail the cold start, not the first batch, when the configuration is wrong

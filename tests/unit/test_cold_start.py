@@ -1,0 +1,47 @@
+"""In Lambda, a missing or malformed variable stops the cold start with a message naming it."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def import_in_lambda(module: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    environment = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": str(ROOT / "functions"),
+        "AWS_LAMBDA_FUNCTION_NAME": "notifier",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        **env,
+    }
+    return subprocess.run(  # noqa: S603 - a fixed command line
+        [sys.executable, "-c", f"import {module}"], env=environment, capture_output=True, text=True, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("module", "env", "message"),
+    [
+        ("notifier.poller", {"STATE_TABLE_NAME": "state"}, "TOPIC_ARN is not set"),
+        (
+            "notifier.poller",
+            {"STATE_TABLE_NAME": "state", "TOPIC_ARN": "arn:aws:sns:us-east-1:1:t"},
+            "is not an SNS topic ARN",
+        ),
+        ("notifier.slack", {"STATE_TABLE_NAME": "state"}, "SLACK_SECRET_ARN is not set"),
+    ],
+)
+def test_bad_configuration_fails_the_cold_start(module, env, message):
+    result = import_in_lambda(module, env)
+    assert result.returncode != 0
+    assert "ConfigurationError" in result.stderr
+    assert message in result.stderr
+
+
+def test_good_configuration_imports_cleanly():
+    env = {"STATE_TABLE_NAME": "state", "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:transitions"}
+    assert import_in_lambda("notifier.poller", env).returncode == 0
