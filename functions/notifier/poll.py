@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from notifier.bedrock_jobs import BedrockJobs
@@ -27,13 +27,12 @@ from notifier.models import (
     JobSnapshot,
     Notice,
     is_terminal,
-    parse_time,
 )
 from notifier.observability import logger
 from notifier.publisher import NoticePublisher
 from notifier.rules import Change, NotifyRule, StoredJob, advance_watermark, detect_change, listing_start
 from notifier.settings import PollerSettings
-from notifier.state_store import Cursor, PendingNotice, StateStore, pending_after
+from notifier.state_store import Cursor, StateStore, pending_after
 
 # Up to this many departed jobs are read one Get each; beyond it one listing of their window is cheaper.
 DEPARTED_GET_LIMIT = 25
@@ -279,28 +278,22 @@ class Poll:
 
     def publish_outbox(self) -> None:
         """Publishes every recorded, unpublished notice: this poll's and any that an earlier run left."""
-        pending: dict[str, tuple[str, Notice]] = {}
+        pending: dict[str, tuple[str, Notice]] = {}  # transitionId -> (job ARN, notice)
         for stored in self.known.values():
             for transition, document in stored.pending.items():
                 pending[transition] = (stored.job_arn, Notice.from_document(json.loads(document)))
         for left in self.store.pending_notices():
             pending.setdefault(left.transition_id, (left.job_arn, left.notice))
-            known = self.known.get(left.job_arn)
-            if known is None or left.transition_id not in known.pending:
-                self.known[left.job_arn] = _with_pending(known, left)
         if not pending:
             return
         ordered = sorted(pending.items(), key=lambda item: (item[1][1].detected_at, item[0]))
         outcome = self.publisher.publish([(tid, notice) for tid, (_, notice) in ordered], self.deadline.publish_left)
+        pending_per_job = Counter(job_arn for job_arn, _ in pending.values())
         published_by_job: dict[str, list[str]] = {}
         for transition in outcome.published:
             published_by_job.setdefault(pending[transition][0], []).append(transition)
         for job_arn, transitions in published_by_job.items():
-            stored = self.known[job_arn]
-            self.store.clear_published(job_arn, transitions, len(stored.pending))
-            self.known[job_arn] = replace(
-                stored, pending={k: v for k, v in stored.pending.items() if k not in transitions}
-            )
+            self.store.clear_published(job_arn, transitions, pending_per_job[job_arn])
         self.report.published += len(outcome.published)
         self.report.publish_failures += len(outcome.failed)
         if outcome.failed:
@@ -311,15 +304,6 @@ class Poll:
         unsent = len(pending) - len(outcome.published) - len(outcome.failed)
         if unsent:
             logger.warning("Out of time to publish; the next poll publishes the rest", extra={"unsent": unsent})
-
-
-def _with_pending(known: StoredJob | None, left: PendingNotice) -> StoredJob:
-    """The in-memory view of a job, completed with a pending notice read from the index."""
-    document = json.dumps(left.notice.to_document(), sort_keys=True)
-    if known is None:
-        submitted = parse_time(left.notice.submit_time) or datetime.min.replace(tzinfo=UTC)
-        return StoredJob(left.job_arn, left.notice.status, submitted, pending={left.transition_id: document})
-    return replace(known, pending={**known.pending, left.transition_id: document})
 
 
 _GONE = "Retired"  # in-memory marker for a job retired in this poll
