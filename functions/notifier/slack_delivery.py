@@ -239,7 +239,23 @@ class DeadlineRateLimitRetryHandler(_DeadlineAware, RateLimitErrorRetryHandler):
         self._wait_then_retry(state, retry_after_seconds(response.headers if response is not None else None))
 
 
-class DeadlineServerErrorRetryHandler(_DeadlineAware, ServerErrorRetryHandler):
+class _PolicyBackoff(_DeadlineAware):
+    """Waits the policy's backoff between attempts (server errors and connection errors alike)."""
+
+    _policy: RetryPolicy
+
+    def prepare_for_next_attempt(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> None:
+        self._wait_then_retry(state, self._policy.backoff(state.current_attempt))
+
+
+class DeadlineServerErrorRetryHandler(_PolicyBackoff, ServerErrorRetryHandler):
     """Retries every 5xx (slack_sdk's own handler covers only 500 and 503) with bounded backoff."""
 
     def __init__(self, policy: RetryPolicy, remaining_seconds: RemainingSeconds, sleep: Sleep) -> None:
@@ -261,18 +277,8 @@ class DeadlineServerErrorRetryHandler(_DeadlineAware, ServerErrorRetryHandler):
             and self._fits(self._policy.longest_backoff(state.current_attempt))
         )
 
-    def prepare_for_next_attempt(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> None:
-        self._wait_then_retry(state, self._policy.backoff(state.current_attempt))
 
-
-class DeadlineConnectionErrorRetryHandler(_DeadlineAware, ConnectionErrorRetryHandler):
+class DeadlineConnectionErrorRetryHandler(_PolicyBackoff, ConnectionErrorRetryHandler):
     """Retries refused, reset and timed-out connections with bounded backoff."""
 
     def __init__(self, policy: RetryPolicy, remaining_seconds: RemainingSeconds, sleep: Sleep) -> None:
@@ -295,16 +301,6 @@ class DeadlineConnectionErrorRetryHandler(_DeadlineAware, ConnectionErrorRetryHa
         return ConnectionErrorRetryHandler._can_retry(
             self, state=state, request=request, response=response, error=error
         ) and self._fits(self._policy.longest_backoff(state.current_attempt))
-
-    def prepare_for_next_attempt(
-        self,
-        *,
-        state: RetryState,
-        request: HttpRequest,
-        response: HttpResponse | None = None,
-        error: Exception | None = None,
-    ) -> None:
-        self._wait_then_retry(state, self._policy.backoff(state.current_attempt))
 
 
 def retry_handlers(policy: RetryPolicy, remaining_seconds: RemainingSeconds, sleep: Sleep) -> list[RetryHandler]:
