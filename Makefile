@@ -22,10 +22,11 @@ help:
 	@echo "make destroy   npx cdk destroy"
 
 # Reinstalled only when a requirements file changes.
-$(PY_STAMP): requirements/runtime.txt requirements/dev.txt
+$(PY_STAMP): requirements/runtime.txt requirements/dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --editable .
 	touch $@
 
 # Reinstalled only when the lock file changes.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aws_cdk import App
 
-from infra.application import build  # importing infra puts functions/ on sys.path (table layout, metric names)
+from infra.application import build
 from infra.config import ConfigError
 
 app = App()

@@ -12,25 +12,22 @@ import math
 import os
 import random
 import socket
-import sys
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import boto3
 from moto.server import ThreadedMotoServer
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "functions"))
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # one line per recorded transition would drown the table
 
 from local.bedrock_emulator import BedrockEmulator
-from notifier.bedrock_jobs import BedrockJobs
-from notifier.poll import Deadline, Poll
-from notifier.publisher import NoticePublisher
-from notifier.settings import PollerSettings
-from notifier.state_schema import create_table_request
-from notifier.state_store import StateStore
+from notifier.core.settings import PollerSettings
+from notifier.core.table_layout import create_table_request
+from notifier.poller.bedrock import BedrockJobs
+from notifier.poller.job_store import StateStore
+from notifier.poller.poll import Deadline, Poll
+from notifier.poller.publisher import NoticePublisher
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"

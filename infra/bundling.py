@@ -50,10 +50,10 @@ def _digest(*parts: bytes) -> str:
 
 
 def source_files() -> list[Path]:
-    """The files of functions/ that go into the asset, as paths relative to it, in a stable order."""
+    """The files of the notifier package that go into the asset, as paths relative to it, in a stable order."""
     return sorted(
         path.relative_to(FUNCTIONS_DIR)
-        for path in FUNCTIONS_DIR.rglob("*")
+        for path in (FUNCTIONS_DIR / "notifier").rglob("*")
         if path.is_file() and path.suffix != ".pyc" and not _SKIPPED_PARTS & set(path.parts)
     )
 

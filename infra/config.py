@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.constants import CONTEXT_KEY, DEFAULT_STACK_NAME
-from notifier.models import DEFAULT_NOTIFY_STATUSES, KNOWN_STATUSES
+from notifier.core.jobs import DEFAULT_NOTIFY_STATUSES, KNOWN_STATUSES
 
 
 class ConfigError(ValueError):

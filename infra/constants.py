@@ -39,7 +39,7 @@ ALARM_DEAD_LETTERS = "DeadLetterQueueNotEmpty"
 ALARM_SLACK_PERMANENT_FAILURES = "SlackPermanentFailures"
 ALARM_SLACK_DEAD_LETTERS = "SlackDeadLetterQueueNotEmpty"
 
-# Environment of the poller (read by notifier.settings.PollerSettings).
+# Environment of the poller (read by notifier.core.settings.PollerSettings).
 ENV_STATE_TABLE_NAME = "STATE_TABLE_NAME"
 ENV_TOPIC_ARN = "TOPIC_ARN"
 ENV_NOTIFY_STATUSES = "NOTIFY_STATUSES"
@@ -55,7 +55,7 @@ ENV_TIMEOUT_RESERVE_SECONDS = "TIMEOUT_RESERVE_SECONDS"
 ENV_AWS_MAX_ATTEMPTS = "AWS_MAX_ATTEMPTS"
 POLLER_SDK_MAX_ATTEMPTS = 6
 
-# Environment of the Slack function (read by notifier.settings.SlackSettings).
+# Environment of the Slack function (read by notifier.core.settings.SlackSettings).
 ENV_SLACK_SECRET_ARN = "SLACK_SECRET_ARN"  # noqa: S105
 ENV_SLACK_API_URL = "SLACK_API_URL"
 ENV_SLACK_BROADCAST_STATUSES = "SLACK_BROADCAST_STATUSES"
@@ -79,5 +79,5 @@ SLACK_MAX_RECEIVE_COUNT = 5
 SLACK_VISIBILITY_FACTOR = 6
 DEAD_LETTER_RETENTION_DAYS = 14  # the longest SQS keeps a message
 
-# The EventBridge detail-type of Bedrock's batch job events (notifier.poller handles it as the fast path).
+# The EventBridge detail-type of Bedrock's batch job events (notifier.poller.entry handles it as the fast path).
 JOB_STATE_CHANGE_DETAIL_TYPE = "Batch Inference Job State Change"

@@ -14,7 +14,7 @@ from constructs import Construct
 from infra.bundling import ARCHITECTURE, RUNTIME
 from infra.config import LOG_RETENTION_DAYS
 from infra.constants import ENV_POWERTOOLS_LOG_LEVEL, ENV_POWERTOOLS_METRICS_NAMESPACE, ENV_POWERTOOLS_SERVICE_NAME
-from notifier.observability import METRICS_NAMESPACE
+from notifier.core.observability import METRICS_NAMESPACE
 
 R = logs.RetentionDays
 # CDK's enum has names, the template gets days: the accepted days in the same order as their names.

@@ -15,7 +15,7 @@ from constructs import Construct
 from infra import constants as c
 from infra.config import NotifierConfig
 from infra.slack_delivery import SlackDelivery
-from notifier.observability import (
+from notifier.core.observability import (
     JOBS_TRACKED,
     METRICS_NAMESPACE,
     POLL_DURATION,

@@ -17,13 +17,13 @@ from constructs import Construct
 from infra import constants as c
 from infra.config import NotifierConfig
 from infra.function import NotifierFunction
-from notifier.state_schema import INDEXES
+from notifier.core.table_layout import INDEXES
 
 POLLER_TABLE_ACTIONS = ("GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem")
 
 
 def poller_environment(config: NotifierConfig, *, table_name: str, topic_arn: str) -> dict[str, str]:
-    """The variables notifier.settings.PollerSettings reads, every one set so the stack states its behaviour."""
+    """The variables notifier.core.settings.PollerSettings reads, every one set so the stack states its behaviour."""
     return {
         c.ENV_STATE_TABLE_NAME: table_name,
         c.ENV_TOPIC_ARN: topic_arn,
@@ -103,7 +103,7 @@ class Poller(Construct):
                 ],
             )
         )
-        # The calls notifier.state_store makes (tests/infra/test_iam.py reads them from its source).
+        # The calls notifier.poller.job_store makes (tests/infra/test_iam.py reads them from its source).
         self.role.add_to_principal_policy(
             iam.PolicyStatement(actions=[f"dynamodb:{a}" for a in POLLER_TABLE_ACTIONS], resources=[table.table_arn])
         )

@@ -17,7 +17,7 @@ from infra import constants as c
 from infra.config import NotifierConfig
 from infra.function import NotifierFunction
 from infra.topic import status_filter
-from notifier.settings import DEFAULT_SLACK_API_URL
+from notifier.core.settings import DEFAULT_SLACK_API_URL
 
 SNS = iam.ServicePrincipal("sns.amazonaws.com")
 SLACK_TABLE_ACTIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
@@ -33,7 +33,7 @@ def put_secret_command(secret_arn: str) -> str:
 
 
 def slack_environment(config: NotifierConfig, *, secret_arn: str, table_name: str) -> dict[str, str]:
-    """The variables notifier.settings.SlackSettings reads that the stack decides."""
+    """The variables notifier.core.settings.SlackSettings reads that the stack decides."""
     return {
         c.ENV_SLACK_SECRET_ARN: secret_arn,
         c.ENV_STATE_TABLE_NAME: table_name,
@@ -138,7 +138,7 @@ class SlackDelivery(Construct):
         self.function = self.handler.function
         self.role = self.handler.role
         self.secret.grant_read(self.role)
-        # Powertools idempotency records and notifier.slack_state's job -> Slack message mapping: items only.
+        # Powertools idempotency records and notifier.slack.message_store's job -> Slack message mapping: items only.
         self.role.add_to_principal_policy(
             iam.PolicyStatement(actions=[f"dynamodb:{a}" for a in SLACK_TABLE_ACTIONS], resources=[table.table_arn])
         )

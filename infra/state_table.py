@@ -6,7 +6,7 @@ from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
-from notifier.state_schema import INDEXES, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
+from notifier.core.table_layout import INDEXES, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE
 
 
 def _string(name: str) -> dynamodb.Attribute:
@@ -14,7 +14,7 @@ def _string(name: str) -> dynamodb.Attribute:
 
 
 class StateTable(Construct):
-    """The layout of notifier.state_schema, declared once for AWS.
+    """The layout of notifier.core.table_layout, declared once for AWS.
 
     On demand: a poll every few minutes costs fractions of a cent, provisioned capacity would cost more idle.
     Encryption uses the AWS managed key (aws/dynamodb): the table holds job names, ARNs and S3 URIs, not

@@ -1,6 +1,6 @@
 """`python -m local.preview`: what the notifier would say about your account's batch jobs, without writing or sending.
 
-It runs the notifier's own poll (notifier.poll.Poll) with your AWS credentials and region against the real
+It runs the notifier's own poll (notifier.poller.poll.Poll) with your AWS credentials and region against the real
 ListModelInvocationJobs and GetModelInvocationJob, with
 - a state store that only reads: from a deployed stack's state table with --table NAME, otherwise as a fresh
   deployment whose table is empty; every write is skipped and listed instead;
@@ -33,18 +33,19 @@ from botocore.exceptions import ClientError
 import infra  # noqa: F401 (importing it puts functions/, home of the notifier package, on the path)
 from local.sandbox_logs import quiet_logs
 from local.sandbox_render import Style, email_lines, indent, message_lines, table
-from notifier.bedrock_jobs import CLIENT_CONFIG as BEDROCK_CONFIG
-from notifier.bedrock_jobs import BedrockJobs
-from notifier.errors import BedrockUnavailable, ConfigurationError, StateStoreError
-from notifier.messages import sns_message
-from notifier.models import Notice, isoformat
-from notifier.poll import Deadline, Poll
-from notifier.publisher import NoticePublisher, PublishOutcome
-from notifier.rules import Change, StoredJob
-from notifier.settings import PollerSettings
-from notifier.slack_blocks import transition_message
-from notifier.state_store import CLIENT_CONFIG as DYNAMODB_CONFIG
-from notifier.state_store import Cursor, PendingNotice, StateStore
+from notifier.core.errors import BedrockUnavailable, ConfigurationError, StateStoreError
+from notifier.core.notice import Notice
+from notifier.core.settings import PollerSettings
+from notifier.core.timefmt import isoformat
+from notifier.poller.bedrock import CLIENT_CONFIG as BEDROCK_CONFIG
+from notifier.poller.bedrock import BedrockJobs
+from notifier.poller.job_store import CLIENT_CONFIG as DYNAMODB_CONFIG
+from notifier.poller.job_store import Cursor, PendingNotice, StateStore
+from notifier.poller.poll import Deadline, Poll
+from notifier.poller.publisher import NoticePublisher, PublishOutcome
+from notifier.poller.rules import Change, StoredJob
+from notifier.poller.sns_message import sns_message
+from notifier.slack.blocks import transition_message
 
 USER_ERROR = 2
 RUN_BUDGET = timedelta(minutes=15)  # the poll's deadline: far more than listing a busy account takes

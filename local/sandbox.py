@@ -62,9 +62,14 @@ from local.sandbox_scenario import (
     statuses_set,
 )
 from local.slack_standin import DEFAULT_CHANNEL, ChannelMessage
-from notifier import bedrock_jobs, poller, publisher, slack, state_store
-from notifier.models import Notice, isoformat
-from notifier.settings import PollerSettings, SlackSettings
+from notifier.core.notice import Notice
+from notifier.core.settings import PollerSettings, SlackSettings
+from notifier.core.timefmt import isoformat
+from notifier.poller import bedrock as bedrock_jobs
+from notifier.poller import entry as poller
+from notifier.poller import job_store as state_store
+from notifier.poller import publisher
+from notifier.slack import entry as slack
 
 SETTLE_ROUNDS = 4  # polls after the scenario's last event, until nothing is moving
 SETTLE_STEP_MINUTES = 20

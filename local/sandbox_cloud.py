@@ -2,7 +2,7 @@
 
 Everything runs in this process on daemon threads and ephemeral ports, so two sandboxes never collide and
 Ctrl-C leaves nothing behind. The table, topic, queues, subscriptions and secret are created as the CDK stack
-declares them: the table from ``notifier.state_schema.create_table_request``, the Slack queue with its DLQ
+declares them: the table from ``notifier.core.table_layout.create_table_request``, the Slack queue with its DLQ
 (maxReceiveCount and visibility from ``infra.constants``) subscribed with raw message delivery off.
 """
 
@@ -27,7 +27,7 @@ from moto.server import ThreadedMotoServer
 from infra import constants as stack
 from local.bedrock_emulator import BedrockEmulator
 from local.slack_standin import DEFAULT_CHANNEL, DEFAULT_TOKEN, SlackStandIn
-from notifier.state_schema import TTL_ATTRIBUTE, create_table_request
+from notifier.core.table_layout import TTL_ATTRIBUTE, create_table_request
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account

@@ -10,8 +10,8 @@ from typing import Any
 
 from local.sandbox_render import Style, edited_text, emoji, slack_text
 from local.slack_standin import ChannelMessage
-from notifier.messages import email_text, subject
-from notifier.models import Notice
+from notifier.core.notice import Notice
+from notifier.poller.sns_message import email_text, subject
 
 _BOLD = re.compile(r"\x01(.*?)\x02")
 

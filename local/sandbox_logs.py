@@ -12,8 +12,8 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager, redirect_stdout
 
-from notifier.observability import logger as function_logger
-from notifier.observability import metrics as function_metrics
+from notifier.core.observability import logger as function_logger
+from notifier.core.observability import metrics as function_metrics
 
 
 class FunctionLogs(logging.Handler):

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from local.slack_standin import ChannelMessage
-from notifier.messages import email_text, subject
-from notifier.models import Notice
+from notifier.core.notice import Notice
+from notifier.poller.sns_message import email_text, subject
 
 EMOJI = {
     ":white_check_mark:": "✅",

@@ -12,7 +12,7 @@ from typing import Any
 
 from local.bedrock_emulator import LIST, BedrockEmulator
 from local.slack_standin import SlackStandIn
-from notifier.models import TERMINAL_STATUSES
+from notifier.core.jobs import TERMINAL_STATUSES
 
 SPAN_MINUTES = 240  # the scheduled polls spread over this much Bedrock time
 DEFAULT_ROUNDS = 13  # a poll every 20 minutes

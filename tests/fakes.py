@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from notifier.models import JobSnapshot
-from notifier.publisher import PublishOutcome
+from notifier.core.jobs import JobSnapshot
+from notifier.poller.publisher import PublishOutcome
 
 
 @dataclass

@@ -65,8 +65,9 @@ def test_the_asset_is_bundled_without_docker(synthesized: Path) -> None:
     asset = function_asset(synthesized)
     top = {p.name for p in asset.iterdir()}
 
-    for module in ("__init__.py", "poller.py", "slack.py", "state_schema.py", "observability.py"):
+    for module in ("__init__.py", "poller/__init__.py", "slack/__init__.py", "core/table_layout.py"):
         assert (asset / "notifier" / module).is_file(), module
+    assert not list(asset.glob("*.egg-info")), "the installed package's metadata is not part of the function code"
     assert {"aws_lambda_powertools", "aws_xray_sdk", "slack_sdk"} <= top
     # Provided by the Lambda runtime, so not shipped again.
     assert not top & {"boto3", "botocore", "s3transfer", "urllib3"}

@@ -15,7 +15,7 @@ from infra.config import (
     NotifierConfig,
     config_table,
 )
-from notifier.models import DEFAULT_NOTIFY_STATUSES, TERMINAL_STATUSES
+from notifier.core.jobs import DEFAULT_NOTIFY_STATUSES, TERMINAL_STATUSES
 from tests.infra.conftest import CDK_JSON
 
 

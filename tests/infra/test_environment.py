@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from notifier.settings import DEFAULT_SLACK_API_URL, PollerSettings, SlackSettings
+from notifier.core.settings import DEFAULT_SLACK_API_URL, PollerSettings, SlackSettings
 from tests.infra.conftest import Synth
 
 # What the Refs and GetAtts of the template stand for once deployed, to run the functions' own settings on them.

@@ -211,17 +211,17 @@ def _operations(source: str, pattern: str) -> set[str]:
 
 def test_the_table_grants_cover_every_call_the_code_makes() -> None:
     """Granting less than the code calls fails only in AWS, with AccessDenied: read the calls from the source."""
-    state_store = (FUNCTIONS_DIR / "notifier" / "state_store.py").read_text()
-    slack_state = (FUNCTIONS_DIR / "notifier" / "slack_state.py").read_text()
+    state_store = (FUNCTIONS_DIR / "notifier" / "poller" / "job_store.py").read_text()
+    slack_state = (FUNCTIONS_DIR / "notifier" / "slack" / "message_store.py").read_text()
     poller_calls = _operations(state_store, r'_call\(\s*"(\w+)"')
     # TransactWriteItems is authorized per item: Put -> PutItem, Update -> UpdateItem, ...
     if "TransactWriteItems" in poller_calls:
         poller_calls.discard("TransactWriteItems")
         poller_calls |= {f"{kind}Item" for kind in re.findall(r'"(Put|Update|Delete|ConditionCheck)"\s*:', state_store)}
-    # notifier.slack_state's own calls, and Powertools Idempotency's (get, put, update, delete item).
+    # notifier.slack.message_store's own calls, and Powertools Idempotency's (get, put, update, delete item).
     slack_calls = _operations(slack_state, r'_call\(\s*"(\w+)"') | {"GetItem", "PutItem", "UpdateItem", "DeleteItem"}
 
-    assert poller_calls, "no DynamoDB call found in notifier/state_store.py"
+    assert poller_calls, "no DynamoDB call found in notifier/poller/job_store.py"
     assert poller_calls <= set(POLLER_TABLE_ACTIONS), f"grant the poller {poller_calls - set(POLLER_TABLE_ACTIONS)}"
     assert slack_calls <= set(SLACK_TABLE_ACTIONS), f"grant the Slack function {slack_calls - set(SLACK_TABLE_ACTIONS)}"
 

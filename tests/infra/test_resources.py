@@ -7,7 +7,7 @@ from typing import Any
 
 from aws_cdk.assertions import Match
 
-from notifier.state_schema import create_table_request
+from notifier.core.table_layout import create_table_request
 from tests.infra.conftest import Synth
 
 TWO_WEEKS = 14 * 86400

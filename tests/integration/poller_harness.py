@@ -9,10 +9,10 @@ from typing import Any
 import boto3
 
 from local.bedrock_emulator import BedrockEmulator
-from notifier import poller
-from notifier.bedrock_jobs import BedrockJobs
-from notifier.publisher import NoticePublisher
-from notifier.state_store import StateStore
+from notifier.poller import entry as poller
+from notifier.poller.bedrock import BedrockJobs
+from notifier.poller.job_store import StateStore
+from notifier.poller.publisher import NoticePublisher
 from tests.conftest import FakeLambdaContext
 from tests.fixtures.aws import REGION
 

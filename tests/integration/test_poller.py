@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from notifier.errors import BedrockUnavailable, ConfigurationError, InvalidEvent
+from notifier.core.errors import BedrockUnavailable, ConfigurationError, InvalidEvent
 from notifier.poller import handler
 from tests.integration.poller_harness import SCHEDULED_EVENT, Harness, subscribe_queue
 

@@ -10,9 +10,9 @@ from typing import Any
 import boto3
 import pytest
 
-from notifier.poller import Dependencies
-from notifier.publisher import NoticePublisher, PublishOutcome
-from notifier.state_store import StateStore
+from notifier.poller.entry import Dependencies
+from notifier.poller.job_store import StateStore
+from notifier.poller.publisher import NoticePublisher, PublishOutcome
 from tests.conftest import FakeLambdaContext
 from tests.fixtures.aws import REGION
 from tests.integration.poller_harness import Harness, subscribe_queue

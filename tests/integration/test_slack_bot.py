@@ -9,10 +9,12 @@ import boto3
 import pytest
 
 from local.slack_standin import DEFAULT_CHANNEL, DEFAULT_TOKEN
-from notifier.models import Notice
-from notifier.observability import SLACK_PERMANENT_FAILURES
-from notifier.slack_delivery import BotClient, BotMode, RetryPolicy
-from notifier.state_schema import SLACK_PREFIX
+from notifier.core.notice import Notice
+from notifier.core.observability import SLACK_PERMANENT_FAILURES
+from notifier.core.table_layout import SLACK_PREFIX
+from notifier.slack.bot import BotMode
+from notifier.slack.clients import BotClient
+from notifier.slack.retry import RetryPolicy
 from tests.fixtures.aws import REGION
 from tests.fixtures.slack import metric_sums, notice_document, sns_body, sqs_event
 
@@ -152,7 +154,7 @@ def test_a_crash_after_the_reply_does_not_post_it_again(slack):
     # replayed here by running the bot mode twice without the idempotency layer in front
     deps = slack.dependencies(slack.bot_secret())
     client = BotClient(DEFAULT_TOKEN, slack.standin.api_url, RetryPolicy(), lambda: 60.0, slack.sleep)
-    mode = BotMode(client, DEFAULT_CHANNEL, deps.store, {"Failed"}, on_sent=lambda kind: None)
+    mode = BotMode(client, DEFAULT_CHANNEL, deps.store, {"Failed"}, on_sent=lambda: None)
     mode.deliver(Notice.from_document(IN_PROGRESS))
 
     mode.deliver(Notice.from_document(COMPLETED))
@@ -208,7 +210,9 @@ def test_concurrent_first_transitions_create_one_parent(slack):
 def test_a_delivery_waits_for_the_one_posting_the_parent_then_goes_back_to_the_queue(slack):
     # Given another delivery has claimed the job's parent and not posted it yet
     deps = slack.dependencies(slack.bot_secret())
-    deps.store.claim(SUBMITTED["jobArn"], DEFAULT_CHANNEL, SUBMITTED["transitionId"], "0|x|x", SUBMITTED, 60)
+    deps.store.claim(
+        SUBMITTED["jobArn"], DEFAULT_CHANNEL, SUBMITTED["transitionId"], "0|x|x", Notice.from_document(SUBMITTED), 60
+    )
 
     [response] = deliver(slack, deps, IN_PROGRESS)
 

@@ -6,7 +6,7 @@ import boto3
 import pytest
 
 from local.slack_standin import DEFAULT_WEBHOOK_PATH
-from notifier.observability import SLACK_PERMANENT_FAILURES, SLACK_RETRYABLE_FAILURES
+from notifier.core.observability import SLACK_PERMANENT_FAILURES, SLACK_RETRYABLE_FAILURES
 from tests.fixtures.aws import REGION
 from tests.fixtures.slack import metric_sums, notice_document, sns_body, sqs_record
 

@@ -15,9 +15,11 @@ import pytest
 from aws_xray_sdk import global_sdk_config
 from aws_xray_sdk.core import patch, xray_recorder
 
-from notifier.models import Notice
-from notifier.slack_blocks import transition_message
-from notifier.slack_delivery import BotClient, RetryPolicy, SlackFailure, WebhookSender
+from notifier.core.notice import Notice
+from notifier.slack.blocks import transition_message
+from notifier.slack.clients import BotClient, WebhookSender
+from notifier.slack.failures import SlackFailure
+from notifier.slack.retry import RetryPolicy
 from tests.fixtures.slack import notice_document, sns_body, sqs_event
 
 CANARY = "CANARY7f3a9d"

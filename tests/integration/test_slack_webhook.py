@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import time
 
+import boto3
 import pytest
 
 from local.slack_standin import DEFAULT_WEBHOOK_PATH
-from notifier.observability import SLACK_MESSAGES_SENT, SLACK_PERMANENT_FAILURES, SLACK_RETRYABLE_FAILURES
+from notifier.core.observability import SLACK_MESSAGES_SENT, SLACK_PERMANENT_FAILURES, SLACK_RETRYABLE_FAILURES
 from tests.fixtures.slack import metric_sums, notice_document, sns_body, sqs_event
 
 
@@ -175,3 +176,17 @@ def test_a_rotated_webhook_is_picked_up_without_a_redeploy(slack):
     assert response == {"batchItemFailures": []}
     assert len(slack.standin.requests_to(DEFAULT_WEBHOOK_PATH)) == 1
     assert len(slack.standin.channel_messages()) == 2
+
+
+def test_the_idempotency_record_keeps_the_key_earlier_versions_wrote(slack):
+    """A message in flight during an upgrade must find the record the previous version wrote, or it posts twice."""
+    deps = slack.dependencies(slack.webhook_secret())
+    document = notice_document()
+    assert document["transitionId"] == "5d41402abc4b2a76b9719d911017c592"
+
+    slack.invoke(sqs_event(sns_body(document)), deps)
+
+    items = boto3.client("dynamodb").scan(TableName=slack.table)["Items"]
+    keys = {(item["pk"]["S"], item["sk"]["S"]) for item in items if item["pk"]["S"].startswith("IDEMPOTENCY#")}
+    # md5 of the JSON string "5d41402abc4b2a76b9719d911017c592", under the prefix and partition of version 0.1.0
+    assert keys == {("IDEMPOTENCY#slack", "slack-transition#62ee2e9c8080044a976204eeb1d7b7df")}

@@ -26,13 +26,13 @@ def import_in_lambda(module: str, env: dict[str, str]) -> subprocess.CompletedPr
 @pytest.mark.parametrize(
     ("module", "env", "message"),
     [
-        ("notifier.poller", {"STATE_TABLE_NAME": "state"}, "TOPIC_ARN is not set"),
+        ("notifier.poller.entry", {"STATE_TABLE_NAME": "state"}, "TOPIC_ARN is not set"),
         (
-            "notifier.poller",
+            "notifier.poller.entry",
             {"STATE_TABLE_NAME": "state", "TOPIC_ARN": "arn:aws:sns:us-east-1:1:t"},
             "is not an SNS topic ARN",
         ),
-        ("notifier.slack", {"STATE_TABLE_NAME": "state"}, "SLACK_SECRET_ARN is not set"),
+        ("notifier.slack.entry", {"STATE_TABLE_NAME": "state"}, "SLACK_SECRET_ARN is not set"),
     ],
 )
 def test_bad_configuration_fails_the_cold_start(module, env, message):
@@ -44,4 +44,4 @@ def test_bad_configuration_fails_the_cold_start(module, env, message):
 
 def test_good_configuration_imports_cleanly():
     env = {"STATE_TABLE_NAME": "state", "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:transitions"}
-    assert import_in_lambda("notifier.poller", env).returncode == 0
+    assert import_in_lambda("notifier.poller.entry", env).returncode == 0

@@ -1,8 +1,9 @@
 import json
 from datetime import UTC, datetime, timedelta
 
-from notifier.messages import SUBJECT_LIMIT, email_text, message_attributes, publish_entry, subject
-from notifier.models import JobSnapshot, Notice, RecordCounts
+from notifier.core.jobs import JobSnapshot, RecordCounts
+from notifier.core.notice import Notice
+from notifier.poller.sns_message import SUBJECT_LIMIT, email_text, message_attributes, publish_entry, subject
 
 T = datetime(2026, 3, 1, 12, tzinfo=UTC)
 ARN = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abc123def456"

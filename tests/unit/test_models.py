@@ -2,8 +2,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from notifier.errors import InvalidNotice
-from notifier.models import JobSnapshot, Notice, is_terminal, isoformat, transition_id
+from notifier.core.errors import InvalidNotice
+from notifier.core.jobs import JobSnapshot, is_terminal
+from notifier.core.notice import Notice, transition_id
+from notifier.core.timefmt import isoformat
 
 
 def test_transition_id_is_stable_per_job_and_status():

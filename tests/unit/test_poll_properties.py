@@ -10,11 +10,11 @@ import boto3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from notifier.models import KNOWN_STATUSES, NON_TERMINAL_STATUSES, TERMINAL_STATUSES, is_terminal
-from notifier.poll import Deadline, Poll
-from notifier.settings import PollerSettings
-from notifier.state_schema import create_table_request
-from notifier.state_store import StateStore
+from notifier.core.jobs import KNOWN_STATUSES, NON_TERMINAL_STATUSES, TERMINAL_STATUSES, is_terminal
+from notifier.core.settings import PollerSettings
+from notifier.core.table_layout import create_table_request
+from notifier.poller.job_store import StateStore
+from notifier.poller.poll import Deadline, Poll
 from tests.fakes import CapturingPublisher, FakeBedrock, FakeJob
 from tests.fixtures.aws import ACCOUNT_ID, REGION
 

@@ -1,7 +1,7 @@
 import pytest
 
-from notifier.errors import InvalidEvent
-from notifier.poller import job_arn_of
+from notifier.core.errors import InvalidEvent
+from notifier.poller.entry import job_arn_of
 
 ARN = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abc123def456"
 

@@ -5,9 +5,10 @@ from datetime import UTC, datetime
 import boto3
 from botocore.stub import Stubber
 
-from notifier.messages import sns_message
-from notifier.models import JobSnapshot, Notice
-from notifier.publisher import NoticePublisher
+from notifier.core.jobs import JobSnapshot
+from notifier.core.notice import Notice
+from notifier.poller.publisher import NoticePublisher
+from notifier.poller.sns_message import sns_message
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:transitions"
 

@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
-from notifier.models import DEFAULT_NOTIFY_STATUSES, JobSnapshot
-from notifier.rules import NotifyRule, StoredJob, advance_watermark, detect_change, listing_start
+from notifier.core.jobs import DEFAULT_NOTIFY_STATUSES, JobSnapshot
+from notifier.poller.rules import NotifyRule, StoredJob, advance_watermark, detect_change, listing_start
 
 T = datetime(2026, 3, 1, 12, tzinfo=UTC)
 ARN = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abc123def456"
@@ -89,7 +89,7 @@ def test_a_summary_missing_optional_fields_still_makes_a_snapshot():
 
 
 def test_the_departed_listing_order_covers_every_terminal_status():
-    from notifier.models import TERMINAL_STATUSES
-    from notifier.poll import TERMINAL_BY_LIKELIHOOD
+    from notifier.core.jobs import TERMINAL_STATUSES
+    from notifier.poller.poll import TERMINAL_BY_LIKELIHOOD
 
     assert sorted(TERMINAL_BY_LIKELIHOOD) == sorted(TERMINAL_STATUSES)

@@ -2,8 +2,8 @@ from datetime import timedelta
 
 import pytest
 
-from notifier.errors import ConfigurationError
-from notifier.settings import PollerSettings
+from notifier.core.errors import ConfigurationError
+from notifier.core.settings import PollerSettings
 
 BASE = {"STATE_TABLE_NAME": "state", "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:transitions"}
 

@@ -9,8 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from local.slack_standin import validate_message
-from notifier.models import Notice, RecordCounts
-from notifier.slack_blocks import (
+from notifier.core.jobs import RecordCounts
+from notifier.core.notice import Notice
+from notifier.slack.blocks import (
     MAX_BUTTON_TEXT,
     MAX_FALLBACK_TEXT,
     MAX_HEADER_TEXT,

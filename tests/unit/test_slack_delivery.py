@@ -8,23 +8,25 @@ from urllib.error import URLError
 import pytest
 from slack_sdk.http_retry import HttpRequest, HttpResponse, RetryState
 
-from notifier.models import Notice
-from notifier.slack_delivery import (
+from notifier.core.notice import Notice
+from notifier.slack.bot import notice_order
+from notifier.slack.failures import (
     CredentialsRejected,
-    DeadlineConnectionErrorRetryHandler,
-    DeadlineRateLimitRetryHandler,
-    DeadlineServerErrorRetryHandler,
     PermanentSlackFailure,
     RateLimited,
     RetryableSlackFailure,
-    RetryPolicy,
     classify_api_error,
     classify_webhook_response,
     describe_transport_error,
-    exclude_from_traces,
-    notice_order,
     retry_after_seconds,
 )
+from notifier.slack.retry import (
+    DeadlineConnectionErrorRetryHandler,
+    DeadlineRateLimitRetryHandler,
+    DeadlineServerErrorRetryHandler,
+    RetryPolicy,
+)
+from notifier.slack.secrecy import exclude_from_traces
 from tests.fixtures.slack import notice_document
 
 REQUEST = HttpRequest(method="POST", url="https://hooks.slack.com/services/T000/B000/SECRET", headers={})

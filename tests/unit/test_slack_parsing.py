@@ -7,22 +7,23 @@ import json
 import pytest
 from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
-from notifier.errors import InvalidNotice, StateStoreError
-from notifier.slack import classify_failure, parse_body, queue_url
-from notifier.slack_delivery import CredentialsRejected, RateLimited
+from notifier.core.errors import InvalidNotice, StateStoreError
+from notifier.core.notice import Notice
+from notifier.slack.batch import classify_failure, parse_body, queue_url
+from notifier.slack.failures import CredentialsRejected, RateLimited
 from tests.fixtures.slack import notice_document, sns_body
 
 
 def test_an_sns_envelope_yields_the_notifier_document():
     document = notice_document()
 
-    assert parse_body(sns_body(document)) == document
+    assert parse_body(sns_body(document)) == Notice.from_document(document)
 
 
 def test_a_raw_delivered_document_is_accepted_too():
     document = notice_document()
 
-    assert parse_body(json.dumps(document)) == document
+    assert parse_body(json.dumps(document)) == Notice.from_document(document)
 
 
 @pytest.mark.parametrize(

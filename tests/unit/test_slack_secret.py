@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from notifier.slack_secret import BotCredentials, MalformedSecret, WebhookCredentials, parse_secret
+from notifier.slack.secret import BotCredentials, MalformedSecret, WebhookCredentials, parse_secret
 
 CANARY = "CANARY7f3a9"
 

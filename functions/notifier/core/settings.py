@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from notifier.errors import ConfigurationError
-from notifier.models import DEFAULT_NOTIFY_STATUSES, KNOWN_STATUSES
+from notifier.core.errors import ConfigurationError
+from notifier.core.jobs import DEFAULT_NOTIFY_STATUSES, KNOWN_STATUSES
 
 _TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+$")
 _SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$")

@@ -6,32 +6,12 @@ import json
 import unicodedata
 from typing import Any
 
-from notifier.models import TERMINAL_STATUSES, Notice, parse_time
+from notifier.core.jobs import TERMINAL_STATUSES
+from notifier.core.notice import Notice
+from notifier.core.timefmt import describe_duration, isoformat
 
 SUBJECT_LIMIT = 99  # SNS rejects a Subject of 100 characters or more
 ATTRIBUTE_LIMIT = 256  # enough for filtering; long job names are cut for the attribute only
-
-
-def describe_duration(start: str | None, end: str | None) -> str | None:
-    started, ended = parse_time(start), parse_time(end)
-    if started is None or ended is None or ended < started:
-        return None
-    return format_duration((ended - started).total_seconds())
-
-
-def format_duration(seconds: float) -> str:
-    """Two units at most, as people say it: 5s, 1m 5s, 1h 1m, 1d 1h."""
-    seconds = max(int(seconds), 0)
-    minutes, secs = divmod(seconds, 60)
-    hours, minutes = divmod(minutes, 60)
-    days, hours = divmod(hours, 24)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    if minutes:
-        return f"{minutes}m {secs}s"
-    return f"{secs}s"
 
 
 def _ascii(text: str) -> str:
@@ -70,10 +50,10 @@ def email_text(notice: Notice) -> str:
         f"Job:        {notice.job_name}",
         f"Model:      {notice.model_id}",
         f"Status:     {previous} -> {notice.status}",
-        f"Submitted:  {notice.submit_time}",
+        f"Submitted:  {isoformat(notice.submit_time)}",
     ]
     if notice.end_time:
-        lines.append(f"Ended:      {notice.end_time}")
+        lines.append(f"Ended:      {isoformat(notice.end_time)}")
     duration = describe_duration(notice.submit_time, end_or_now)
     if duration:
         lines.append(f"{'Duration:' if notice.status in TERMINAL_STATUSES else 'Running:':<12}{duration}")
@@ -90,7 +70,7 @@ def email_text(notice: Notice) -> str:
         "",
         f"Open in the console: {notice.console_url}",
         "",
-        f"Detected at {notice.detected_at}. Transition id {notice.transition_id}.",
+        f"Detected at {isoformat(notice.detected_at)}. Transition id {notice.transition_id}.",
     ]
     return "\n".join(lines)
 

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from notifier.messages import format_duration
-from notifier.models import TERMINAL_STATUSES, Notice, RecordCounts, parse_time
+from notifier.core.jobs import TERMINAL_STATUSES, RecordCounts
+from notifier.core.notice import Notice
+from notifier.core.timefmt import format_duration
 
 # Slack's limits (https://api.slack.com/reference/block-kit/blocks).
 MAX_BLOCKS = 50
@@ -98,33 +99,20 @@ def status_change(notice: Notice) -> str:
     return f"{notice.previous_status or NEW_JOB} → {notice.status}"
 
 
-def _parse(value: str | None) -> datetime | None:
-    try:
-        return parse_time(value)
-    except ValueError:
-        return None
-
-
-def slack_date(value: str | None) -> str:
+def slack_date(moment: datetime | None) -> str:
     """A time Slack shows in each reader's own time zone, with a UTC fallback."""
-    moment = _parse(value)
     if moment is None:
         return "—"
-    fallback = moment.strftime("%Y-%m-%d %H:%M UTC")
+    fallback = moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     return f"<!date^{int(moment.timestamp())}^{{date_short_pretty}} {{time}}|{fallback}>"
 
 
 def duration_text(notice: Notice) -> str | None:
     """How long the job took, or has been running as of this transition."""
-    started = _parse(notice.submit_time)
-    if started is None:
-        return None
-    ended = _parse(notice.end_time)
-    if ended is not None:
-        return format_duration((ended - started).total_seconds())
-    as_of = _parse(notice.last_modified_time) or _parse(notice.detected_at)
-    if as_of is None:
-        return None
+    started = notice.submit_time
+    if notice.end_time is not None:
+        return format_duration((notice.end_time - started).total_seconds())
+    as_of = notice.last_modified_time or notice.detected_at
     running = format_duration((as_of - started).total_seconds())
     return running if notice.status in TERMINAL_STATUSES else f"{running} so far"
 

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError, TransformParameterError
 from botocore.exceptions import ClientError
 
-from notifier.slack_delivery import PermanentSlackFailure, RetryableSlackFailure
+from notifier.slack.failures import PermanentSlackFailure, RetryableSlackFailure
 
 # http is accepted for local stand-ins; the host is anything, the path is Slack's /services/T.../B.../secret.
 _WEBHOOK_URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?/services/[A-Za-z0-9]+/[A-Za-z0-9]+/[A-Za-z0-9]+$")

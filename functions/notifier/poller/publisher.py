@@ -11,8 +11,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from notifier.messages import publish_entry
-from notifier.models import Notice
+from notifier.core.notice import Notice
+from notifier.poller.sns_message import publish_entry
 
 SNS_BATCH_LIMIT = 10
 CLIENT_CONFIG = Config(retries={"mode": "standard"}, connect_timeout=5, read_timeout=20)

@@ -1,6 +1,6 @@
 """Pure decisions of the poller: what a snapshot means against what the table holds.
 
-Nothing here does I/O; the poll orchestration (notifier.poll) feeds it and acts on what it returns.
+Nothing here does I/O; the poll orchestration (notifier.poller.poll) feeds it and acts on what it returns.
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 
-from notifier.models import KNOWN_STATUSES, JobSnapshot, Notice, is_terminal
+from notifier.core.jobs import KNOWN_STATUSES, JobSnapshot, is_terminal
+from notifier.core.notice import Notice
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class StoredJob:
     status: str
     submit_time: datetime
     last_modified_time: datetime | None = None
-    pending: dict[str, str] = field(default_factory=dict, compare=False)  # unpublished notices by transitionId
+    pending: dict[str, Notice] = field(default_factory=dict, compare=False)  # unpublished notices by transitionId
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -21,10 +21,12 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from notifier import state_schema as schema
-from notifier.errors import StateStoreError
-from notifier.models import Notice, is_terminal, isoformat, parse_time
-from notifier.rules import Change, StoredJob
+from notifier.core import table_layout as schema
+from notifier.core.errors import StateStoreError
+from notifier.core.jobs import is_terminal
+from notifier.core.notice import Notice
+from notifier.core.timefmt import isoformat, parse_time
+from notifier.poller.rules import Change, StoredJob
 
 BATCH_GET_LIMIT = 100
 WRITE_CONCURRENCY = 8
@@ -57,25 +59,31 @@ class PendingNotice:
     notice: Notice
 
 
-def pending_after(change: Change) -> dict[str, str]:
+def pending_after(change: Change) -> dict[str, Notice]:
     """The job's unpublished notices once this change is recorded: what was pending, plus its own."""
     pending = dict(change.previous.pending) if change.previous else {}
     if change.notice:
-        pending[change.notice.transition_id] = json.dumps(change.notice.to_document(), sort_keys=True)
+        pending[change.notice.transition_id] = change.notice
     return pending
 
 
-def _detected_at(document: str) -> str:
-    return str(json.loads(document).get("detectedAt", ""))
+def _outbox_item(pending: dict[str, Notice]) -> dict[str, str]:
+    """The job item's outbox: each notice's document as JSON, keyed by transitionId."""
+    return {tid: json.dumps(notice.to_document(), sort_keys=True) for tid, notice in pending.items()}
+
+
+def _outbox_from_item(values: dict[str, Any]) -> dict[str, Notice]:
+    outbox = values.get(schema.PENDING_ATTRIBUTE) or {}
+    return {str(tid): Notice.from_document(json.loads(str(document))) for tid, document in outbox.items()}
 
 
 def _stored_job(values: dict[str, Any]) -> StoredJob:
     return StoredJob(
         job_arn=str(values["jobArn"]),
         status=str(values["status"]),
-        submit_time=parse_time(str(values["submitTime"])) or datetime.min,
+        submit_time=parse_time(str(values["submitTime"])) or datetime.min.replace(tzinfo=UTC),
         last_modified_time=parse_time(values.get("lastModifiedTime")),
-        pending={str(k): str(v) for k, v in (values.get(schema.PENDING_ATTRIBUTE) or {}).items()},
+        pending=_outbox_from_item(values),
     )
 
 
@@ -216,9 +224,10 @@ class StateStore:
             item[schema.OPEN_INDEX_SORT_KEY] = f"{isoformat(job.submit_time)}#{job.job_arn}"
         pending = pending_after(change)
         if pending:
-            item[schema.PENDING_ATTRIBUTE] = pending
+            oldest = min(notice.detected_at for notice in pending.values())
+            item[schema.PENDING_ATTRIBUTE] = _outbox_item(pending)
             item[schema.PENDING_INDEX_PARTITION_KEY] = schema.PENDING_INDEX_PARTITION_VALUE
-            item[schema.PENDING_INDEX_SORT_KEY] = f"{min(_detected_at(doc) for doc in pending.values())}#{job.job_arn}"
+            item[schema.PENDING_INDEX_SORT_KEY] = f"{isoformat(oldest)}#{job.job_arn}"
         return item
 
     def retire(self, job: StoredJob, now: datetime, ttl: timedelta) -> bool:
@@ -259,11 +268,8 @@ class StateStore:
         found = []
         for item in self._query(query):
             values = _from_item(item)
-            pending = values.get(schema.PENDING_ATTRIBUTE) or {}
-            for transition, document in pending.items():
-                found.append(
-                    PendingNotice(str(values["jobArn"]), str(transition), Notice.from_document(json.loads(document)))
-                )
+            for transition, notice in _outbox_from_item(values).items():
+                found.append(PendingNotice(str(values["jobArn"]), transition, notice))
         return found
 
     def clear_published(self, job_arn: str, transition_ids: list[str], pending_count: int) -> None:

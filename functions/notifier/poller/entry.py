@@ -9,9 +9,8 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from notifier.bedrock_jobs import BedrockJobs
-from notifier.errors import InvalidEvent
-from notifier.observability import (
+from notifier.core.errors import InvalidEvent
+from notifier.core.observability import (
     JOBS_LISTED,
     JOBS_TRACKED,
     LIST_PAGES,
@@ -26,10 +25,11 @@ from notifier.observability import (
     metrics,
     tracer,
 )
-from notifier.poll import Deadline, Poll, PollReport
-from notifier.publisher import NoticePublisher
-from notifier.settings import PollerSettings
-from notifier.state_store import StateStore
+from notifier.core.settings import PollerSettings
+from notifier.poller.bedrock import BedrockJobs
+from notifier.poller.job_store import StateStore
+from notifier.poller.poll import Deadline, Poll, PollReport
+from notifier.poller.publisher import NoticePublisher
 
 SCHEDULED = "Scheduled Event"
 JOB_STATE_CHANGE = "Batch Inference Job State Change"

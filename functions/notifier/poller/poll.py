@@ -1,6 +1,6 @@
 """One poll: list what is new, follow what is still running, record transitions, publish the outbox.
 
-How a poll stays cheap and still misses nothing (DESIGN rules 1 and 2):
+How a poll stays cheap and still misses nothing:
   new jobs       ListModelInvocationJobs(submitTimeAfter = watermark - overlap), oldest first; the
                  watermark is the newest submitTime seen, on Bedrock's clock, so the Lambda's clock never matters.
   running jobs   one listing per non-terminal status for jobs submitted before that window, so a job that
@@ -13,26 +13,20 @@ publishing is at least once whatever fails in between.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from notifier.bedrock_jobs import BedrockJobs
-from notifier.errors import BedrockUnavailable
-from notifier.models import (
-    KNOWN_STATUSES,
-    NON_TERMINAL_STATUSES,
-    JobSnapshot,
-    Notice,
-    is_terminal,
-)
-from notifier.observability import logger
-from notifier.publisher import NoticePublisher
-from notifier.rules import Change, NotifyRule, StoredJob, advance_watermark, detect_change, listing_start
-from notifier.settings import PollerSettings
-from notifier.state_store import Cursor, StateStore, pending_after
+from notifier.core.errors import BedrockUnavailable
+from notifier.core.jobs import KNOWN_STATUSES, NON_TERMINAL_STATUSES, JobSnapshot, is_terminal
+from notifier.core.notice import Notice
+from notifier.core.observability import logger
+from notifier.core.settings import PollerSettings
+from notifier.poller.bedrock import BedrockJobs
+from notifier.poller.job_store import Cursor, StateStore, pending_after
+from notifier.poller.publisher import NoticePublisher
+from notifier.poller.rules import Change, NotifyRule, StoredJob, advance_watermark, detect_change, listing_start
 
 # Up to this many departed jobs are read one Get each; beyond it one listing of their window is cheaper.
 DEPARTED_GET_LIMIT = 25
@@ -280,8 +274,8 @@ class Poll:
         """Publishes every recorded, unpublished notice: this poll's and any that an earlier run left."""
         pending: dict[str, tuple[str, Notice]] = {}  # transitionId -> (job ARN, notice)
         for stored in self.known.values():
-            for transition, document in stored.pending.items():
-                pending[transition] = (stored.job_arn, Notice.from_document(json.loads(document)))
+            for transition, notice in stored.pending.items():
+                pending[transition] = (stored.job_arn, notice)
         for left in self.store.pending_notices():
             pending.setdefault(left.transition_id, (left.job_arn, left.notice))
         if not pending:

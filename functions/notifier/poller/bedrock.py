@@ -10,8 +10,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from notifier.errors import BedrockUnavailable
-from notifier.models import JobSnapshot
+from notifier.core.errors import BedrockUnavailable
+from notifier.core.jobs import JobSnapshot
 
 PAGE_SIZE = 1000  # the API's maximum: fewest calls per job listed
 

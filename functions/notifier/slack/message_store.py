@@ -1,6 +1,6 @@
 """DynamoDB adapter of the Slack function: the job -> Slack message mapping, and the idempotency records.
 
-Both live in the state table shared with the poller, under prefixes reserved for Slack (see state_schema):
+Both live in the state table shared with the poller, under prefixes reserved for Slack (see notifier.core.table_layout):
   SLACK#<jobArn>  / <channel>                    the job's parent message in bot-token mode
   IDEMPOTENCY#slack / slack-transition#<hash>    Powertools Idempotency record of one delivered transition
 """
@@ -16,8 +16,9 @@ from typing import Any
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer
 from botocore.exceptions import BotoCoreError, ClientError
 
-from notifier.errors import StateStoreError
-from notifier.state_schema import IDEMPOTENCY_PREFIX, PARTITION_KEY, SLACK_PREFIX, SORT_KEY, TTL_ATTRIBUTE
+from notifier.core.errors import StateStoreError
+from notifier.core.notice import Notice
+from notifier.core.table_layout import IDEMPOTENCY_PREFIX, PARTITION_KEY, SLACK_PREFIX, SORT_KEY, TTL_ATTRIBUTE
 
 IDEMPOTENCY_PARTITION = IDEMPOTENCY_PREFIX + "slack"
 IDEMPOTENCY_KEY_PREFIX = "slack-transition"
@@ -48,7 +49,7 @@ class ParentMessage:
     ts: str | None  # None while the first transition's delivery is posting it
     claimed_by: str | None
     latest_order: str | None
-    latest_notice: dict[str, Any] | None
+    latest_notice: Notice | None
     replied: frozenset[str]
 
     @classmethod
@@ -60,9 +61,13 @@ class ParentMessage:
             ts=item.get("ts", {}).get("S"),
             claimed_by=item.get("claimedBy", {}).get("S"),
             latest_order=item.get("latestOrder", {}).get("S"),
-            latest_notice=json.loads(notice) if notice else None,
+            latest_notice=Notice.from_document(json.loads(notice)) if notice else None,
             replied=frozenset(item.get("repliedTransitions", {}).get("SS", [])),
         )
+
+
+def _document(notice: Notice) -> str:
+    return json.dumps(notice.to_document(), separators=(",", ":"))
 
 
 def _key(job_arn: str, channel: str) -> dict[str, dict[str, str]]:
@@ -108,7 +113,7 @@ class SlackMessageStore:
         channel: str,
         transition_id: str,
         order: str,
-        notice: dict[str, Any],
+        notice: Notice,
         stale_after_seconds: int,
     ) -> bool:
         """Become the one delivery that posts the job's parent message; False when another holds the claim.
@@ -124,7 +129,7 @@ class SlackMessageStore:
                 "claimedBy": {"S": transition_id},
                 "claimedAt": {"N": str(now)},
                 "latestOrder": {"S": order},
-                "latestNotice": {"S": json.dumps(notice, separators=(",", ":"))},
+                "latestNotice": {"S": _document(notice)},
                 TTL_ATTRIBUTE: self._expires_at(),
             },
             ConditionExpression=(
@@ -179,7 +184,7 @@ class SlackMessageStore:
             raise StateStoreError("the Slack message item disappeared while its ts was being replaced")
         return existing
 
-    def advance(self, job_arn: str, channel: str, order: str, notice: dict[str, Any]) -> bool:
+    def advance(self, job_arn: str, channel: str, order: str, notice: Notice) -> bool:
         """Make this transition the one the parent shows, unless it already shows a later one.
 
         ``<=`` rather than ``<``: a retry of the transition shown re-applies its update, which is harmless.
@@ -192,7 +197,7 @@ class SlackMessageStore:
             ExpressionAttributeNames={"#exp": TTL_ATTRIBUTE},
             ExpressionAttributeValues={
                 ":order": {"S": order},
-                ":notice": {"S": json.dumps(notice, separators=(",", ":"))},
+                ":notice": {"S": _document(notice)},
                 ":exp": self._expires_at(),
             },
         )

@@ -1,70 +1,51 @@
-"""The Slack function: an SQS batch of SNS notifications (one transition each) -> Slack.
+"""One SQS batch of notices -> Slack: parse each body, deliver it once, and say what a failure means.
 
-Returns ``{"batchItemFailures": [...]}``: a message that could not be delivered goes back to the queue on its
-own, and after the queue's maxReceiveCount to its DLQ. What counts as failed:
+What counts as failed:
 - retryable (429 that cannot be waited for in this invocation, 5xx, network, DynamoDB): back to the queue; after a
   429 its visibility timeout becomes Slack's Retry-After;
 - permanent (Slack refuses the configuration, the secret is malformed, the body is not a notifier message):
   logged with the cause, counted in SlackPermanentFailures (alarmed), no retry loop here.
-A transition already delivered (SQS redelivery, SNS duplicate) is not posted again: Powertools Idempotency keyed
-on transitionId.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import math
-import os
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
     IdempotencyInconsistentStateError,
     IdempotencyPersistenceLayerError,
 )
-from aws_lambda_powertools.utilities.idempotency.persistence.datarecord import DataRecord
-from aws_lambda_powertools.utilities.parameters import SecretsProvider
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import BotoCoreError, ClientError
 
-from notifier.errors import InvalidNotice, StateStoreError
-from notifier.models import Notice
-from notifier.observability import (
+from notifier.core.errors import InvalidNotice, StateStoreError
+from notifier.core.notice import Notice
+from notifier.core.observability import (
     SLACK_MESSAGES_SENT,
     SLACK_PERMANENT_FAILURES,
     SLACK_RETRYABLE_FAILURES,
     logger,
     metrics,
-    tracer,
 )
-from notifier.settings import SlackSettings
-from notifier.slack_delivery import (
-    MAX_VISIBILITY_SECONDS,
-    BotClient,
-    BotMode,
-    ClaimWait,
-    CredentialsRejected,
-    RateLimited,
-    RetryPolicy,
-    SlackFailure,
-    WebhookMode,
-    WebhookSender,
-)
-from notifier.slack_secret import BotCredentials, SlackCredentials, SlackSecretSource
-from notifier.slack_state import IDEMPOTENCY_KEY_PREFIX, SlackMessageStore, idempotency_layer
+from notifier.core.settings import SlackSettings
+from notifier.slack.bot import BotMode, ClaimWait
+from notifier.slack.clients import BotClient, WebhookSender
+from notifier.slack.failures import MAX_VISIBILITY_SECONDS, CredentialsRejected, RateLimited, SlackFailure
+from notifier.slack.message_store import SlackMessageStore
+from notifier.slack.retry import RetryPolicy, Sleep
+from notifier.slack.secret import BotCredentials, SlackCredentials, SlackSecretSource
+from notifier.slack.webhook import WebhookMode
 
 DeliveryMode = WebhookMode | BotMode
-Sleep = Callable[[float], None]
 
 
 @dataclass
@@ -81,77 +62,11 @@ class SlackDependencies:
     claim_wait: ClaimWait | None = None
 
 
-def _deliver_transition(*, document: dict[str, Any], mode: DeliveryMode) -> dict[str, Any]:
-    return mode.deliver(Notice.from_document(document))
-
-
-def _mark_replayed(response: Any, idempotent_data: DataRecord) -> Any:
-    return {**(response or {}), "replayed": True}
-
-
-def build_dependencies(
-    settings: SlackSettings,
-    *,
-    sleep: Sleep = time.sleep,
-    secrets_provider: SecretsProvider | None = None,
-    claim_wait: ClaimWait | None = None,
-) -> SlackDependencies:
-    """Clients with boto3's default endpoint resolution, so AWS_ENDPOINT_URL (a local moto) is honoured."""
-    dynamodb = boto3.client("dynamodb")
-    config = IdempotencyConfig(
-        event_key_jmespath="transitionId",
-        raise_on_no_idempotency_key=True,
-        expires_after_seconds=settings.idempotency_ttl_seconds,
-        response_hook=_mark_replayed,
-    )
-    deliver_once = idempotent_function(
-        _deliver_transition,
-        data_keyword_argument="document",
-        persistence_store=idempotency_layer(settings.state_table_name, dynamodb),
-        config=config,
-        key_prefix=IDEMPOTENCY_KEY_PREFIX,
-    )
-    return SlackDependencies(
-        settings=settings,
-        secrets=SlackSecretSource(settings.secret_arn, settings.secret_max_age_seconds, secrets_provider),
-        store=SlackMessageStore(settings.state_table_name, dynamodb, ttl_days=settings.message_ttl_days),
-        idempotency_config=config,
-        deliver_once=deliver_once,
-        sqs=boto3.client("sqs"),
-        sleep=sleep,
-        claim_wait=claim_wait,
-    )
-
-
-@functools.cache
-def default_dependencies() -> SlackDependencies:
-    return build_dependencies(SlackSettings.from_env())
-
-
-@logger.inject_lambda_context
-@metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
-def handler(event: dict[str, Any], context: LambdaContext, dependencies: SlackDependencies | None = None) -> dict:
-    return deliver_batch(event, context, dependencies or default_dependencies())
-
-
-def deliver_batch(event: dict[str, Any], context: LambdaContext, dependencies: SlackDependencies) -> dict:
-    dependencies.idempotency_config.register_lambda_context(context)
-    batch = BatchDelivery(dependencies, remaining_seconds=lambda: context.get_remaining_time_in_millis() / 1000)
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    try:
-        return dict(
-            process_partial_response(event=event, record_handler=batch.handle, processor=processor, context=context)
-        )
-    finally:
-        batch.publish_metrics()
-
-
 # --- parsing ---------------------------------------------------------------------------------------------------
 
 
-def parse_body(body: str) -> dict[str, Any]:
-    """The notifier document inside an SQS body; InvalidNotice names what is wrong.
+def parse_body(body: str) -> Notice:
+    """The notice inside an SQS body; InvalidNotice names what is wrong.
 
     The body is the SNS envelope (raw message delivery off). A bare notifier document is accepted too, so
     enabling raw delivery on the subscription does not break delivery.
@@ -174,8 +89,7 @@ def parse_body(body: str) -> dict[str, Any]:
             document = json.loads(message)
         except ValueError:
             raise InvalidNotice("the SNS Message is not JSON (not a notifier document)") from None
-    Notice.from_document(document)  # validates: raises InvalidNotice naming the field
-    return dict(document)
+    return Notice.from_document(document)  # raises InvalidNotice naming the field
 
 
 def queue_url(event_source_arn: str) -> str:
@@ -211,9 +125,9 @@ class BatchDelivery:
             "receiveCount": record.attributes.approximate_receive_count,
         }
         try:
-            document = parse_body(record.body)
-            fields.update(transitionId=document["transitionId"], jobArn=document["jobArn"], status=document["status"])
-            result = self._deliver(document)
+            notice = parse_body(record.body)
+            fields.update(transitionId=notice.transition_id, jobArn=notice.job_arn, status=notice.status)
+            result = self._deliver(notice)
         except Exception as failure:
             self._report_failure(record, failure, fields)
             raise
@@ -223,7 +137,7 @@ class BatchDelivery:
             logger.info("Transition delivered to Slack", extra={**fields, "mode": result.get("mode")})
         return result
 
-    def _deliver(self, document: dict[str, Any]) -> dict[str, Any]:
+    def _deliver(self, notice: Notice) -> dict[str, Any]:
         if self._batch_failure is not None:
             raise self._batch_failure
         if self._rate_limited_until is not None:
@@ -232,7 +146,7 @@ class BatchDelivery:
                 raise RateLimited("Slack rate limit hit earlier in this batch", wait)
         mode = self._current_mode()
         try:
-            return self._deps.deliver_once(document=document, mode=mode)
+            return self._deps.deliver_once(notice=notice, mode=mode)
         except CredentialsRejected as rejected:
             if self._refreshed:
                 self._batch_failure = rejected
@@ -245,7 +159,7 @@ class BatchDelivery:
                 raise
             self._use(fresh)
             try:
-                return self._deps.deliver_once(document=document, mode=self._current_mode())
+                return self._deps.deliver_once(notice=notice, mode=self._current_mode())
             except CredentialsRejected as again:
                 self._batch_failure = again
                 raise
@@ -282,7 +196,7 @@ class BatchDelivery:
             sender = WebhookSender(credentials.url, policy, self._remaining_seconds, self._deps.sleep)
             self._mode = WebhookMode(sender, self._count_sent)
 
-    def _count_sent(self, kind: str) -> None:
+    def _count_sent(self) -> None:
         self.counts["sent"] += 1
 
     def _report_failure(self, record: SQSRecord, failure: Exception, fields: dict[str, Any]) -> None:
@@ -345,7 +259,3 @@ def classify_failure(failure: Exception) -> tuple[bool, str]:
     if isinstance(failure, IdempotencyPersistenceLayerError):
         return False, "the idempotency records cannot be read or written now"
     return False, UNEXPECTED
-
-
-if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
-    SlackSettings.from_env()  # fail the cold start, not the first batch, when the configuration is wrong

@@ -1,0 +1,156 @@
+"""Bot-token mode: one parent message per job, updated in place, plus a thread reply per transition."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from notifier.core.jobs import TERMINAL_STATUSES
+from notifier.core.notice import Notice
+from notifier.core.timefmt import isoformat
+from notifier.slack.blocks import job_summary_message, thread_reply_message
+from notifier.slack.clients import BotClient
+from notifier.slack.failures import PARENT_GONE_ERRORS, PermanentSlackFailure, RetryableSlackFailure, SlackFailure
+from notifier.slack.message_store import ParentMessage, SlackMessageStore
+from notifier.slack.retry import Sleep
+
+
+def notice_order(notice: Notice) -> str:
+    """Sorts as the job's history does: terminal after non-terminal, then Bedrock's time, then detection time.
+
+    ISO-8601 strings in UTC with a Z sort as the moments do; the poller writes them that way.
+    """
+    rank = "1" if notice.status in TERMINAL_STATUSES else "0"
+    return f"{rank}|{isoformat(notice.last_modified_time or notice.detected_at)}|{isoformat(notice.detected_at)}"
+
+
+@dataclass(frozen=True)
+class ClaimWait:
+    """How long a delivery waits for a concurrent one that is posting the job's parent message."""
+
+    delays: tuple[float, ...] = (0.2, 0.4, 0.8)
+    stale_after_seconds: int = 60  # a claimant this old without a ts crashed before posting: take over
+
+
+class BotMode:
+    """One parent message per job, updated in place, plus a thread reply per transition.
+
+    Safe under SQS redelivery, out-of-order delivery and concurrent invocations (the state table holds the
+    parent's ts, the latest transition shown and the transitions already replied in the thread):
+    - the first transition of a job claims the parent with a conditional put; a concurrent one waits for the ts;
+    - the parent is updated only by a transition at least as recent as the one it shows (conditional write);
+    - a thread reply is recorded after posting, so a retry after a crash between the parent update and the reply
+      posts the reply once.
+    """
+
+    name = "bot"
+
+    def __init__(
+        self,
+        client: BotClient,
+        channel: str,
+        store: SlackMessageStore,
+        broadcast_statuses: Iterable[str],
+        on_sent: Callable[[], None],
+        sleep: Sleep = time.sleep,
+        claim_wait: ClaimWait | None = None,
+    ) -> None:
+        self._client = client
+        self._channel = channel
+        self._store = store
+        self._broadcast_statuses = frozenset(broadcast_statuses)
+        self._on_sent = on_sent
+        self._sleep = sleep
+        self._claim_wait = claim_wait or ClaimWait()
+
+    def deliver(self, notice: Notice) -> dict[str, Any]:
+        parent = self._store.load(notice.job_arn, self._channel)
+        created = False
+        if parent is None or parent.ts is None:
+            parent, created = self._ensure_parent(notice)
+        if not created:
+            parent = self._refresh_parent(notice, parent)
+        replied = self._reply(notice, parent, broadcast=not created and notice.status in self._broadcast_statuses)
+        return {"mode": self.name, "ts": parent.ts, "created": created, "replied": replied}
+
+    def _ensure_parent(self, notice: Notice) -> tuple[ParentMessage, bool]:
+        order = notice_order(notice)
+        if self._store.claim(
+            notice.job_arn,
+            self._channel,
+            notice.transition_id,
+            order,
+            notice,
+            self._claim_wait.stale_after_seconds,
+        ):
+            try:
+                ts = self._client.post(self._channel, job_summary_message(notice), metadata=_metadata(notice))
+            except SlackFailure:
+                self._store.release_claim(notice.job_arn, self._channel, notice.transition_id)
+                raise
+            self._on_sent()
+            recorded = self._store.record_parent(notice.job_arn, self._channel, ts)
+            # False only when a takeover of a stale claim recorded another parent first: that one is kept.
+            return recorded, recorded.ts == ts
+        for delay in self._claim_wait.delays:
+            self._sleep(delay)
+            posted = self._store.load(notice.job_arn, self._channel)
+            if posted is not None and posted.ts is not None:
+                return posted, False
+        raise RetryableSlackFailure("another delivery is posting this job's parent message")
+
+    def _refresh_parent(self, notice: Notice, parent: ParentMessage) -> ParentMessage:
+        """Show this transition on the parent if it is the latest; returns the parent the thread continues on."""
+        assert parent.ts is not None
+        if not self._store.advance(notice.job_arn, self._channel, notice_order(notice), notice):
+            return parent  # the parent already shows a later transition; this one only gets its thread reply
+        try:
+            self._client.update(self._channel, parent.ts, job_summary_message(notice))
+        except PermanentSlackFailure as failure:
+            if failure.reason not in PARENT_GONE_ERRORS:
+                raise
+            return self._repost_parent(notice, parent)
+        self._on_sent()
+        # A later transition may have advanced the item between our write and our chat.update landing: show it.
+        latest = self._store.load(notice.job_arn, self._channel)
+        if (
+            latest is not None
+            and latest.latest_notice is not None
+            and latest.latest_order is not None
+            and latest.latest_order > notice_order(notice)
+        ):
+            self._client.update(self._channel, parent.ts, job_summary_message(latest.latest_notice))
+            self._on_sent()
+        return parent
+
+    def _repost_parent(self, notice: Notice, gone: ParentMessage) -> ParentMessage:
+        """Someone deleted the parent message: post a new one, so the job's later transitions still show."""
+        assert gone.ts is not None
+        ts = self._client.post(self._channel, job_summary_message(notice), metadata=_metadata(notice))
+        self._on_sent()
+        return self._store.replace_parent(notice.job_arn, self._channel, gone.ts, ts)
+
+    def _reply(self, notice: Notice, parent: ParentMessage, *, broadcast: bool) -> bool:
+        assert parent.ts is not None
+        if notice.transition_id in parent.replied:
+            return False
+        self._client.post(
+            self._channel,
+            thread_reply_message(notice),
+            thread_ts=parent.ts,
+            broadcast=broadcast,
+            metadata=_metadata(notice),
+        )
+        self._on_sent()
+        self._store.mark_replied(notice.job_arn, self._channel, notice.transition_id)
+        return True
+
+
+def _metadata(notice: Notice) -> dict[str, Any]:
+    """Slack message metadata: lets tooling find a job's messages without parsing text."""
+    return {
+        "event_type": "bedrock_batch_job_transition",
+        "event_payload": {"transitionId": notice.transition_id, "jobArn": notice.job_arn, "status": notice.status},
+    }

@@ -1,0 +1,25 @@
+"""Webhook mode: one Slack message per transition."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from notifier.core.notice import Notice
+from notifier.slack.blocks import transition_message
+from notifier.slack.clients import WebhookSender
+
+
+class WebhookMode:
+    """One message per transition."""
+
+    name = "webhook"
+
+    def __init__(self, sender: WebhookSender, on_sent: Callable[[], None]) -> None:
+        self._sender = sender
+        self._on_sent = on_sent
+
+    def deliver(self, notice: Notice) -> dict[str, Any]:
+        self._sender.send(transition_message(notice))
+        self._on_sent()
+        return {"mode": self.name}
