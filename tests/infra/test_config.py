@@ -133,6 +133,8 @@ def test_the_timeout_follows_a_shorter_schedule() -> None:
         ),
         ({"scheduleMinutes": 0.5}, "scheduleMinutes=0.5 is not a whole number (accepted: a whole number of minutes"),
         ({"scheduleMinutes": True}, "scheduleMinutes=true is not a whole number"),
+        # SNS suspends an email subscription above 10 messages a second; 10 itself leaves no margin.
+        ({"publishMaxPerSecond": 10}, "publishMaxPerSecond=10 is out of range (accepted: a whole number from 1 to 9)"),
         (
             {"notifyStatuses": "Failed,Done"},
             'notifyStatuses="Failed,Done" has unknown status Done (accepted: a list of Completed, Expired, Failed, '

@@ -23,7 +23,7 @@ def test_defaults_are_documented_values():
         ({"TOPIC_ARN": "transitions"}, "TOPIC_ARN='transitions' is not an SNS topic ARN"),
         ({"NOTIFY_STATUSES": "Failed,Done"}, "NOTIFY_STATUSES has unknown status Done"),
         ({"OVERLAP_MINUTES": "0"}, "OVERLAP_MINUTES='0' is out of range"),
-        ({"PUBLISH_MAX_PER_SECOND": "11"}, "PUBLISH_MAX_PER_SECOND='11' is out of range"),
+        ({"PUBLISH_MAX_PER_SECOND": "10"}, r"PUBLISH_MAX_PER_SECOND='10' is out of range \(accepted: 1 to 9\)"),
         ({"NOTIFY_ON_FIRST_RUN": "maybe"}, "NOTIFY_ON_FIRST_RUN='maybe' is not a boolean"),
     ],
 )

@@ -97,7 +97,8 @@ class PollerSettings:
             baseline_lookback=timedelta(days=_number(env, "BASELINE_LOOKBACK_DAYS", 8, 0, 365)),
             notify_on_first_run=_flag(env, "NOTIFY_ON_FIRST_RUN", False),
             job_ttl=timedelta(days=_number(env, "JOB_TTL_DAYS", 30, 1, 3650)),
-            publish_max_per_second=_number(env, "PUBLISH_MAX_PER_SECOND", 9, 1, 10),
+            # Below SNS's email limit of 10 a second: at 10, any jitter suspends the subscriptions.
+            publish_max_per_second=_number(env, "PUBLISH_MAX_PER_SECOND", 9, 1, 9),
             time_reserve=timedelta(seconds=_number(env, "TIMEOUT_RESERVE_SECONDS", 30, 1, 600)),
         )
 
