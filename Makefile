@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help setup test lint typecheck pytest demo bench preview synth deploy destroy clean
+.PHONY: help setup test lint typecheck pytest demo bench preview synth deploy destroy clean lock
 
 help:
 	@echo "make demo      run the notifier end to end on a local sandbox (no AWS account needed)"
@@ -18,6 +18,7 @@ help:
 	@echo "make bench     poller benchmark against the local emulator"
 	@echo "make preview   read-only: what the notifier would send about your real jobs (ARGS=...)"
 	@echo "make synth     synthesize the CloudFormation template (offline)"
+	@echo "make lock      re-resolve requirements/runtime.txt for Lambda into requirements/runtime-lock.txt"
 	@echo "make deploy    npx cdk deploy (needs AWS credentials)"
 	@echo "make destroy   npx cdk destroy"
 
@@ -53,6 +54,11 @@ demo: $(PY_STAMP)
 
 bench: $(PY_STAMP)
 	$(BIN)/python -m bench.poller_bench
+
+# The Lambda asset's whole dependency set, with hashes, resolved for arm64 / Python 3.13 (needs the package index).
+# The asset is compiled to bytecode by a Python 3.13 found on this machine; NOTIFIER_BYTECODE_PYTHON names another.
+lock: $(PY_STAMP)
+	$(BIN)/python -m infra.lock
 
 synth: setup
 	npx cdk synth --quiet

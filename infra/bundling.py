@@ -1,13 +1,19 @@
-"""The functions' asset, built without Docker: pip fetches arm64 / CPython 3.13 wheels, then the code is copied in.
+"""The functions' asset, built without Docker: pip installs the locked arm64 / CPython 3.13 wheels, the code is
+copied in, and a Python 3.13 interpreter, when this machine has one, compiles it all to bytecode.
 
-The runtime wheels are cached in build/ under a hash of requirements/runtime.txt and the pip arguments, and the
-asset's hash covers that plus every file of functions/: unchanged code is neither reinstalled nor re-uploaded.
+requirements/runtime.txt names what the functions import; requirements/runtime-lock.txt (`make lock`) is the whole
+set pip resolved from it for Lambda, each wheel with its hash. The installed wheels are cached in build/ under a hash
+of the lock file and the pip arguments, and the asset's hash covers that, the bytecode's Python version and every
+file of functions/: unchanged code is neither reinstalled nor re-uploaded.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,22 +29,42 @@ from infra import FUNCTIONS_DIR, REPO_ROOT
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
+PYTHON_VERSION = "3.13"  # RUNTIME's; the wheels and the bytecode are for this version only
 REQUIREMENTS = REPO_ROOT / "requirements" / "runtime.txt"
+LOCK = REPO_ROOT / "requirements" / "runtime-lock.txt"
 BUILD_DIR = REPO_ROOT / "build"
-# Wheels for the Lambda platform, whatever machine synthesizes: no sdist builds, no host-compiled code.
+# Wheels for the Lambda platform, whatever machine synthesizes: no sdist builds, no host-compiled code. Python 3.13 on
+# Lambda runs on Amazon Linux 2023 (glibc 2.34): a wheel built for manylinux2014 (glibc 2.17) or for glibc 2.28 runs
+# there, and some releases publish only the newer tag.
 PIP_TARGET_ARGS = (
     "--platform",
     "manylinux2014_aarch64",
+    "--platform",
+    "manylinux_2_28_aarch64",
     "--implementation",
     "cp",
     "--python-version",
-    "3.13",
+    PYTHON_VERSION,
     "--only-binary=:all:",
 )
 # Distributions Lambda's Python runtime already provides (the SDK and its dependencies); not shipped twice.
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"})
-_FORMAT = "1"  # change when the way the asset is assembled changes
+# The runtime's botocore may predate fields the code reads (Bedrock's record counts): the asset carries the service
+# models of the locked botocore for these services, and the stack puts SDK_MODELS_DIR on AWS_DATA_PATH, which
+# botocore searches before its own data. Models only, not the SDK: nothing more to import at a cold start.
+SHIPPED_SERVICE_MODELS = ("bedrock",)
+SDK_MODELS_DIR = "sdk-models"
+LAMBDA_TASK_ROOT = "/var/task"  # where Lambda unpacks the asset
+# Which Python compiles the bytecode: a command or a path to a Python 3.13, or "none" to ship none.
+BYTECODE_PYTHON_VARIABLE = "NOTIFIER_BYTECODE_PYTHON"
+_NONE = {"none", "off", "false", "0"}
+_FORMAT = "2"  # change when the way the asset is assembled changes
 _SKIPPED_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
+_LOCK_SOURCE = re.compile(r"^# source: requirements/runtime\.txt sha256=([0-9a-f]{64})$", re.MULTILINE)
+
+
+class BundlingError(RuntimeError):
+    """The asset cannot be built as configured; the message says what to change."""
 
 
 def _digest(*parts: bytes) -> str:
@@ -58,15 +84,91 @@ def source_files() -> list[Path]:
     )
 
 
+def requirements_digest() -> str:
+    return hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+
+
+def checked_lock() -> bytes:
+    """The lock file, once it is known to be made from the requirements as they are now."""
+    if not LOCK.is_file():
+        raise BundlingError(f"{LOCK} is missing: run `make lock` to resolve {REQUIREMENTS.name} for Lambda")
+    text = LOCK.read_bytes()
+    recorded = _LOCK_SOURCE.search(text.decode())
+    if recorded is None or recorded.group(1) != requirements_digest():
+        raise BundlingError(f"{LOCK.name} was not made from the current {REQUIREMENTS.name}: run `make lock`")
+    return text
+
+
 def dependencies_hash() -> str:
-    return _digest(_FORMAT.encode(), " ".join(PIP_TARGET_ARGS).encode(), REQUIREMENTS.read_bytes())
+    return _digest(_FORMAT.encode(), " ".join(PIP_TARGET_ARGS).encode(), checked_lock())
+
+
+def _version_of(command: str) -> str | None:
+    try:
+        result = subprocess.run(  # noqa: S603 (an interpreter asked for its version)
+            [command, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout.strip() if result.returncode == 0 else None
+
+
+def _pyenv_pythons() -> list[str]:
+    """pyenv's Python 3.13 builds, the newest patch release first (3.13.10 before 3.13.9)."""
+    versions = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    found = versions.glob(f"{PYTHON_VERSION}*/bin/python")
+    newest_first = sorted(found, key=lambda p: [int(n) for n in re.findall(r"\d+", p.parent.parent.name)], reverse=True)
+    return [str(path) for path in newest_first]
+
+
+def bytecode_python() -> str | None:
+    """The Python 3.13 that compiles the asset's bytecode, or None when there is none (the asset ships without).
+
+    NOTIFIER_BYTECODE_PYTHON names it (a command or a path; "none" ships no bytecode); otherwise the first of this
+    interpreter, `python3.13` on PATH and pyenv's 3.13 builds that answers as Python 3.13.
+    """
+    configured = os.environ.get(BYTECODE_PYTHON_VARIABLE, "").strip()
+    if configured.lower() in _NONE:
+        return None
+    if configured:
+        version = _version_of(configured)
+        if version != PYTHON_VERSION:
+            found = f"is Python {version}" if version else "does not run"
+            raise BundlingError(
+                f"{BYTECODE_PYTHON_VARIABLE}={configured!r} {found} (accepted: a command or path of a Python "
+                f"{PYTHON_VERSION} interpreter, or none to ship the asset without bytecode)"
+            )
+        return configured
+    candidates = [sys.executable, f"python{PYTHON_VERSION}", *_pyenv_pythons()]
+    return next((c for c in candidates if _version_of(c) == PYTHON_VERSION), None)
 
 
 def asset_hash() -> str:
-    parts = [dependencies_hash().encode()]
+    bytecode = PYTHON_VERSION if bytecode_python() else "none"
+    parts = [dependencies_hash().encode(), f"bytecode={bytecode}".encode()]
     for relative in source_files():
         parts += [relative.as_posix().encode(), (FUNCTIONS_DIR / relative).read_bytes()]
     return _digest(*parts)
+
+
+def _ship_service_models(target: Path) -> None:
+    """Copies the locked botocore's models of SHIPPED_SERVICE_MODELS to SDK_MODELS_DIR, uncompressed: any botocore
+    reads plain JSON, and only newer ones read the .json.gz files botocore ships today."""
+    for service in SHIPPED_SERVICE_MODELS:
+        source = target / "botocore" / "data" / service
+        if not source.is_dir():
+            raise BundlingError(f"the locked botocore has no model for {service}: is botocore in {LOCK.name}?")
+        for path in source.rglob("*.json*"):
+            destination = target / SDK_MODELS_DIR / service / path.relative_to(source)
+            destination = destination.with_name(destination.name.removesuffix(".gz"))
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+            json.loads(data)  # a model botocore could not read is a build error, not a cold-start one
+            destination.write_bytes(data)
 
 
 def _strip_runtime_provided(target: Path) -> None:
@@ -85,18 +187,22 @@ def _strip_runtime_provided(target: Path) -> None:
 
 
 def build_dependencies() -> Path:
-    """build/deps-<hash>/: the runtime wheels, installed once per requirements change."""
+    """build/deps-<hash>/: the locked runtime wheels, installed once per lock file."""
     final = BUILD_DIR / f"deps-{dependencies_hash()[:16]}"
     if final.is_dir():
         return final
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix="deps-building-", dir=BUILD_DIR))
     command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--disable-pip-version-check"]
-    command += [*PIP_TARGET_ARGS, "--target", str(staging), "-r", str(REQUIREMENTS)]
+    # --no-deps: the lock is the whole set; --require-hashes: each wheel is the one that was locked.
+    command += [*PIP_TARGET_ARGS, "--no-deps", "--require-hashes", "--target", str(staging), "-r", str(LOCK)]
     result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 (fixed arguments)
     if result.returncode != 0:
         shutil.rmtree(staging, ignore_errors=True)
-        raise RuntimeError(f"pip could not install {REQUIREMENTS} for Lambda (arm64, Python 3.13):\n{result.stderr}")
+        raise BundlingError(
+            f"pip could not install {LOCK} for Lambda (arm64, Python {PYTHON_VERSION}):\n{result.stderr}"
+        )
+    _ship_service_models(staging)
     _strip_runtime_provided(staging)
     try:
         os.rename(staging, final)
@@ -106,13 +212,37 @@ def build_dependencies() -> Path:
     return final
 
 
+def compile_bytecode(directory: Path, python: str) -> None:
+    """__pycache__/*.cpython-313.pyc beside every module, checked against nothing at import.
+
+    Lambda's file system is read-only, so without these every cold start compiles what it imports. Hash-based and
+    unchecked: the zip CDK makes carries fixed timestamps, which would make timestamp-checked bytecode look stale,
+    and the asset never changes under the bytecode (a code change is a new asset).
+    """
+    command = [python, "-m", "compileall", "-q", "--invalidation-mode", "unchecked-hash", str(directory)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 (fixed arguments)
+    if result.returncode != 0:
+        raise BundlingError(f"{python} could not compile the asset to bytecode:\n{result.stdout}{result.stderr}")
+
+
 def build_asset(output_dir: Path) -> None:
-    """The runtime dependencies, then the functions' code on top: notifier/ at the root, as the handlers expect."""
+    """The runtime dependencies, then the functions' code on top (notifier/ at the root, as the handlers expect),
+    then bytecode for all of it."""
     shutil.copytree(build_dependencies(), output_dir, dirs_exist_ok=True)
     for relative in source_files():
         destination = output_dir / relative
         destination.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(FUNCTIONS_DIR / relative, destination)
+    python = bytecode_python()
+    if python is None:
+        print(
+            f"notifier: the Lambda asset ships WITHOUT bytecode: no Python {PYTHON_VERSION} interpreter was found "
+            f"(tried python{PYTHON_VERSION} on PATH and ~/.pyenv/versions/{PYTHON_VERSION}*; set "
+            f"{BYTECODE_PYTHON_VARIABLE} to one). Each cold start compiles what it imports.",
+            file=sys.stderr,
+        )
+        return
+    compile_bytecode(output_dir, python)
 
 
 @jsii.implements(ILocalBundling)

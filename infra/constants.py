@@ -53,6 +53,8 @@ ENV_PUBLISH_MAX_PER_SECOND = "PUBLISH_MAX_PER_SECOND"
 ENV_TIMEOUT_RESERVE_SECONDS = "TIMEOUT_RESERVE_SECONDS"
 # boto3's own retry setting: the Bedrock adapter runs botocore's adaptive mode, this many attempts a call.
 ENV_AWS_MAX_ATTEMPTS = "AWS_MAX_ATTEMPTS"
+# botocore reads service models from here before its own (infra/bundling.py ships the Bedrock model there).
+ENV_AWS_DATA_PATH = "AWS_DATA_PATH"
 POLLER_SDK_MAX_ATTEMPTS = 6
 
 # Environment of the Slack function (read by notifier.core.settings.SlackSettings).

@@ -15,6 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import constants as c
+from infra.bundling import LAMBDA_TASK_ROOT, SDK_MODELS_DIR
 from infra.config import NotifierConfig
 from infra.function import NotifierFunction
 from notifier.core.table_layout import INDEXES
@@ -37,6 +38,8 @@ def poller_environment(config: NotifierConfig, *, table_name: str, topic_arn: st
         c.ENV_PUBLISH_MAX_PER_SECOND: str(config.publish_max_per_second),
         c.ENV_TIMEOUT_RESERVE_SECONDS: str(config.timeout_reserve_seconds),
         c.ENV_AWS_MAX_ATTEMPTS: str(c.POLLER_SDK_MAX_ATTEMPTS),
+        # Record counts are parsed with the asset's Bedrock model, not with whatever the runtime's botocore has.
+        c.ENV_AWS_DATA_PATH: f"{LAMBDA_TASK_ROOT}/{SDK_MODELS_DIR}",
     }
 
 

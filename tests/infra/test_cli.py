@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from cfnlint.api import lint
 
-from infra import REPO_ROOT
+from infra import REPO_ROOT, bundling
 from tests.infra.test_cfn_lint import REGIONS
 
 pytestmark = pytest.mark.slow
@@ -69,9 +69,21 @@ def test_the_asset_is_bundled_without_docker(synthesized: Path) -> None:
         assert (asset / "notifier" / module).is_file(), module
     assert not list(asset.glob("*.egg-info")), "the installed package's metadata is not part of the function code"
     assert {"aws_lambda_powertools", "aws_xray_sdk", "slack_sdk"} <= top
-    # Provided by the Lambda runtime, so not shipped again.
+    # Provided by the Lambda runtime, so not shipped again; but the Bedrock model of the locked botocore is.
     assert not top & {"boto3", "botocore", "s3transfer", "urllib3"}
-    assert not list(asset.rglob("__pycache__"))
+    assert (asset / "sdk-models" / "bedrock" / "2023-04-20" / "service-2.json").is_file()
+
+
+def test_every_module_has_bytecode_for_3_13_when_a_3_13_is_here(synthesized: Path) -> None:
+    asset = function_asset(synthesized)
+    modules = list(asset.rglob("*.py"))
+    compiled = {p.parent.parent / p.name.replace(".cpython-313.pyc", ".py") for p in asset.rglob("*.cpython-313.pyc")}
+
+    if bundling.bytecode_python() is None:
+        assert compiled == set(), "without a Python 3.13 the asset ships no bytecode"
+    else:
+        assert set(modules) <= compiled
+    assert not [p for p in asset.rglob("*.pyc") if ".cpython-313." not in p.name]
 
 
 def test_compiled_wheels_are_for_lambda_arm64_and_python_3_13(synthesized: Path) -> None:

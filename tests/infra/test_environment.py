@@ -60,6 +60,7 @@ def test_the_poller_environment(default_synth: Synth) -> None:
         "PUBLISH_MAX_PER_SECOND": "9",
         "TIMEOUT_RESERVE_SECONDS": "30",
         "AWS_MAX_ATTEMPTS": "6",
+        "AWS_DATA_PATH": "/var/task/sdk-models",
     }
 
 
