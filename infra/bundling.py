@@ -80,7 +80,11 @@ def source_files() -> list[Path]:
     return sorted(
         path.relative_to(FUNCTIONS_DIR)
         for path in (FUNCTIONS_DIR / "notifier").rglob("*")
-        if path.is_file() and path.suffix != ".pyc" and not _SKIPPED_PARTS & set(path.parts)
+        if path.is_file()
+        and path.suffix != ".pyc"
+        and not _SKIPPED_PARTS & set(path.parts)
+        # The editable install of the project (make setup) writes its metadata here; it is not code.
+        and not any(part.endswith(".egg-info") for part in path.parts)
     )
 
 

@@ -34,6 +34,8 @@ def sources(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (functions / "notifier" / "poller.py").write_text("def handler(event, context): ...\n")
     (functions / "notifier" / "__pycache__").mkdir()
     (functions / "notifier" / "__pycache__" / "poller.cpython-311.pyc").write_bytes(b"\0")
+    (functions / "bedrock_batch_notifier.egg-info").mkdir()
+    (functions / "bedrock_batch_notifier.egg-info" / "SOURCES.txt").write_text("notifier/__init__.py\n")
     monkeypatch.setattr(bundling, "FUNCTIONS_DIR", functions)
     monkeypatch.setattr(bundling, "REQUIREMENTS", tmp_path / "runtime.txt")
     monkeypatch.setattr(bundling, "LOCK", tmp_path / "runtime-lock.txt")

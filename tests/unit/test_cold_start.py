@@ -1,5 +1,6 @@
 """In Lambda, a missing or malformed variable stops the cold start with a message naming it."""
 
+import json
 import os
 import subprocess
 import sys
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
+SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack-AbC123"
 
 
 def import_in_lambda(module: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -45,3 +47,21 @@ def test_bad_configuration_fails_the_cold_start(module, env, message):
 def test_good_configuration_imports_cleanly():
     env = {"STATE_TABLE_NAME": "state", "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:transitions"}
     assert import_in_lambda("notifier.poller.entry", env).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("module", "env"),
+    [
+        ("notifier.poller.entry", {"STATE_TABLE_NAME": "state", "TOPIC_ARN": "arn:aws:sns:us-east-1:1:t"}),
+        ("notifier.slack.entry", {"STATE_TABLE_NAME": "state", "SLACK_SECRET_ARN": SECRET_ARN}),
+    ],
+)
+def test_the_cold_start_logs_the_sdk_that_parses_responses(module, env):
+    import boto3
+    import botocore
+
+    result = import_in_lambda(module, {**env, "TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:transitions"})
+
+    assert result.returncode == 0, result.stderr
+    (line,) = [json.loads(line) for line in result.stdout.splitlines() if '"Cold start"' in line]
+    assert (line["boto3"], line["botocore"]) == (boto3.__version__, botocore.__version__)

@@ -21,6 +21,7 @@ from notifier.core.observability import (
     TRANSITIONS_DETECTED,
     TRANSITIONS_PUBLISHED,
     UNKNOWN_STATUSES,
+    log_cold_start,
     logger,
     metrics,
     tracer,
@@ -153,3 +154,4 @@ def _summary(report: PollReport) -> dict[str, Any]:
 
 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
     PollerSettings.from_env()  # fail the cold start, not the first poll, when the configuration is wrong
+    log_cold_start()

@@ -25,7 +25,7 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notifier.core.notice import Notice
-from notifier.core.observability import logger, metrics, tracer
+from notifier.core.observability import log_cold_start, logger, metrics, tracer
 from notifier.core.settings import SlackSettings
 from notifier.slack.batch import BatchDelivery, DeliveryMode, SlackDependencies
 from notifier.slack.bot import ClaimWait
@@ -104,3 +104,4 @@ def deliver_batch(event: dict[str, Any], context: LambdaContext, dependencies: S
 
 if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
     SlackSettings.from_env()  # fail the cold start, not the first batch, when the configuration is wrong
+    log_cold_start()
