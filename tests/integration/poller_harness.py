@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -15,6 +18,9 @@ from notifier.poller.job_store import StateStore
 from notifier.poller.publisher import NoticePublisher
 from tests.conftest import FakeLambdaContext
 from tests.fixtures.aws import REGION
+
+EVENTS = Path(__file__).resolve().parents[1] / "events"
+STATE_CHANGE_EVENT: dict[str, Any] = json.loads((EVENTS / "bedrock_job_state_change.json").read_text())
 
 SCHEDULED_EVENT: dict[str, Any] = {
     "version": "0",
@@ -96,3 +102,40 @@ def subscribe_queue(topic_arn: str, name: str, filter_policy: dict[str, Any] | N
         TopicArn=topic_arn, Protocol="sqs", Endpoint=arn, Attributes=attributes
     )
     return str(url)
+
+
+def state_change_event(job_arn: str, status: str) -> dict[str, Any]:
+    """Bedrock's "Batch Inference Job State Change" event for one job, as EventBridge delivers it."""
+    event = copy.deepcopy(STATE_CHANGE_EVENT)
+    event["id"] = str(uuid.uuid4())
+    event["resources"] = [job_arn]
+    event["detail"].update(batchJobArn=job_arn, status=status)
+    return event
+
+
+def queued_batch(bodies: list[str]) -> dict[str, Any]:
+    """The Lambda event an SQS event source mapping makes of these message bodies, received from a real queue."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    url = sqs.create_queue(QueueName=f"state-changes-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    for body in bodies:
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    messages: list[dict[str, Any]] = []
+    while len(messages) < len(bodies):
+        received = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"])
+        messages += received.get("Messages", [])
+    records = [
+        {
+            "messageId": m["MessageId"],
+            "receiptHandle": m["ReceiptHandle"],
+            "body": m["Body"],
+            "attributes": m["Attributes"],
+            "messageAttributes": {},
+            "md5OfBody": m["MD5OfBody"],
+            "eventSource": "aws:sqs",
+            "eventSourceARN": arn,
+            "awsRegion": REGION,
+        }
+        for m in messages
+    ]
+    return {"Records": sorted(records, key=lambda r: bodies.index(r["body"]))}

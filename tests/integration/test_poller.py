@@ -9,7 +9,13 @@ import pytest
 
 from notifier.core.errors import BedrockUnavailable, ConfigurationError, InvalidEvent
 from notifier.poller import handler
-from tests.integration.poller_harness import SCHEDULED_EVENT, Harness, subscribe_queue
+from tests.integration.poller_harness import (
+    SCHEDULED_EVENT,
+    Harness,
+    queued_batch,
+    state_change_event,
+    subscribe_queue,
+)
 
 LIST = "ListModelInvocationJobs"
 GET = "GetModelInvocationJob"
@@ -275,6 +281,78 @@ def test_state_change_event_takes_the_fast_path_with_the_same_dedupe(harness, la
     assert harness.transitions() == [("evented", None, "Completed")]
     harness.poll()
     assert len(harness.notices()) == 1
+
+
+def test_a_queued_batch_of_state_changes_is_one_invocation_with_one_read_per_job(harness, lambda_context):
+    baseline(harness)
+    first, second, third = (harness.bedrock.create_job(name) for name in ("first", "second", "third"))
+    for job in (first, second, third):
+        harness.bedrock.set_status(job, "Completed")
+    # Bedrock sends one event per status change; a busy poller finds several waiting, some about the same job.
+    bodies = [json.dumps(state_change_event(job, "Completed")) for job in (first, second, first, third, first)]
+    harness.bedrock.calls.clear()
+
+    response = handler(queued_batch(bodies), lambda_context, dependencies=harness.dependencies())
+
+    assert response == {"batchItemFailures": []}
+    assert harness.bedrock.calls[GET] == 3
+    assert sorted(harness.transitions()) == [
+        ("first", None, "Completed"),
+        ("second", None, "Completed"),
+        ("third", None, "Completed"),
+    ]
+    harness.poll()
+    handler(queued_batch(bodies), lambda_context, dependencies=harness.dependencies())
+    assert len(harness.notices()) == 3, "the scheduled poll and a redelivered batch publish nothing again"
+
+
+def test_a_malformed_queued_event_goes_back_alone(harness, lambda_context):
+    baseline(harness)
+    job = harness.bedrock.create_job("good")
+    harness.bedrock.set_status(job, "Failed", message="quota")
+    good = json.dumps(state_change_event(job, "Failed"))
+    other = json.dumps({**state_change_event(job, "Failed"), "detail-type": "Object Created"})
+    event = queued_batch(["{not json", good, other, "[]"])
+
+    response = handler(event, lambda_context, dependencies=harness.dependencies())
+
+    malformed = [r["messageId"] for r in event["Records"] if r["body"] != good]
+    assert sorted(f["itemIdentifier"] for f in response["batchItemFailures"]) == sorted(malformed)
+    assert len(malformed) == 3
+    assert harness.transitions() == [("good", None, "Failed")]
+
+
+def test_a_queued_event_whose_job_cannot_be_read_goes_back_with_its_duplicates_only(harness, lambda_context):
+    baseline(harness)
+    denied, fine = harness.bedrock.create_job("denied"), harness.bedrock.create_job("fine")
+    for job in (denied, fine):
+        harness.bedrock.set_status(job, "Completed")
+    event = queued_batch([json.dumps(state_change_event(j, "Completed")) for j in (denied, fine, denied)])
+    harness.bedrock.fail_next(GET, code="AccessDeniedException")  # the first read: the denied job's
+
+    response = handler(event, lambda_context, dependencies=harness.dependencies())
+
+    records = event["Records"]
+    assert [f["itemIdentifier"] for f in response["batchItemFailures"]] == [
+        records[0]["messageId"],
+        records[2]["messageId"],
+    ]
+    assert harness.transitions() == [("fine", None, "Completed")]
+    assert harness.bedrock.calls[GET] == 2, "the denied job is not read again for its second event"
+
+
+def test_a_queued_batch_stops_reading_when_no_time_is_left_and_hands_the_rest_back(harness, lambda_context):
+    baseline(harness)
+    jobs = [harness.bedrock.create_job(f"job-{i}") for i in range(3)]
+    for job in jobs:
+        harness.bedrock.set_status(job, "Completed")
+    event = queued_batch([json.dumps(state_change_event(j, "Completed")) for j in jobs])
+    lambda_context.remaining_ms = 29_000  # under the 30 s reserve: no new work may start
+
+    response = handler(event, lambda_context, dependencies=harness.dependencies())
+
+    assert len(response["batchItemFailures"]) == 3
+    assert harness.transitions() == []
 
 
 def test_persistent_throttling_ends_the_run_with_an_error_and_nothing_half_written(harness):

@@ -23,3 +23,7 @@ class BedrockUnavailable(NotifierError):
 
 class StateStoreError(NotifierError):
     """DynamoDB failed after the SDK's retries."""
+
+
+class JobNotRead(NotifierError):
+    """A queued state-change event whose job was not read in this invocation; the queue hands it over again."""

@@ -1,15 +1,20 @@
-"""Lambda entry point of the poller: a scheduled poll, or one job named by a Bedrock state-change event."""
+"""Lambda entry point of the poller: a scheduled poll, or the jobs named by Bedrock state-change events, one by
+one or as the SQS batch the fast-path queue hands over."""
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from notifier.core.errors import InvalidEvent
+from notifier.core.errors import InvalidEvent, JobNotRead
 from notifier.core.observability import (
     JOBS_LISTED,
     JOBS_TRACKED,
@@ -34,6 +39,7 @@ from notifier.poller.publisher import NoticePublisher
 
 SCHEDULED = "Scheduled Event"
 JOB_STATE_CHANGE = "Batch Inference Job State Change"
+SQS_SOURCE = "aws:sqs"
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,27 @@ def job_arn_of(event: dict[str, Any]) -> str | None:
     )
 
 
+def is_queued_batch(event: Any) -> bool:
+    """An SQS batch from the fast-path queue (each body an EventBridge event), not an EventBridge event itself."""
+    records = event.get("Records") if isinstance(event, dict) else None
+    return (
+        isinstance(records, list)
+        and bool(records)
+        and all(isinstance(r, dict) and r.get("eventSource") == SQS_SOURCE for r in records)
+    )
+
+
+def queued_event(record: SQSRecord) -> dict[str, Any]:
+    """The EventBridge event an SQS message of the fast-path queue carries."""
+    try:
+        event = json.loads(record.body)
+    except (TypeError, ValueError):
+        raise InvalidEvent(f"SQS message {record.message_id} does not carry a JSON event") from None
+    if not isinstance(event, dict):
+        raise InvalidEvent(f"SQS message {record.message_id} does not carry a JSON object")
+    return event
+
+
 def _account_of(context: LambdaContext) -> str:
     arn = getattr(context, "invoked_function_arn", "") or ""
     parts = arn.split(":")
@@ -111,13 +138,59 @@ def _emit(report: PollReport, duration_ms: float) -> None:
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext, dependencies: Dependencies | None = None) -> dict[str, Any]:
     settings = PollerSettings.from_env()
+    if is_queued_batch(event):
+        deps = dependencies or build_dependencies(settings)
+        time_left = Deadline(context.get_remaining_time_in_millis, settings.time_reserve)
+        return drain_state_changes(event, context, lambda: _new_poll(deps, settings, context), time_left)
     try:
         job_arn = job_arn_of(event)
     except InvalidEvent as error:
         logger.error("Rejected an event the poller does not handle", extra={"reason": str(error)})
         raise
     deps = dependencies or build_dependencies(settings)
-    poll = Poll(
+    return _summary(_run(_new_poll(deps, settings, context), job_arn, context))
+
+
+def drain_state_changes(
+    event: dict[str, Any], context: LambdaContext, new_poll: Callable[[], Poll], time_left: Deadline
+) -> dict[str, Any]:
+    """One invocation for a batch of queued state-change events: each job read once however many events name it,
+    with the scheduled poll's dedupe. A record whose event is malformed, whose job's read failed, or that there is
+    no time left for goes back to the queue alone (a batch item failure); the others are done."""
+    outcomes: dict[str | None, str | None] = {}  # job ARN (None: a full poll) -> why it failed, None if it did not
+
+    def handle(record: SQSRecord) -> None:
+        try:
+            job_arn = job_arn_of(queued_event(record))
+        except InvalidEvent as error:
+            logger.error("Rejected a queued event the poller does not handle", extra={"reason": str(error)})
+            raise
+        if job_arn not in outcomes:
+            if time_left.work_left() <= 0:
+                raise JobNotRead("no time left in this invocation")
+            try:
+                _run(new_poll(), job_arn, context)
+                outcomes[job_arn] = None
+            except Exception as error:
+                outcomes[job_arn] = f"{type(error).__name__}: {error}"
+                logger.exception("Reading the job failed; its events go back to the queue", extra={"job_arn": job_arn})
+                raise
+        failure = outcomes[job_arn]
+        if failure is not None:
+            raise JobNotRead(failure)
+
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    response = process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
+    returned = len(response.get("batchItemFailures", []))
+    logger.info(
+        "State-change batch finished",
+        extra={"events": len(event["Records"]), "reads": len(outcomes), "returned": returned},
+    )
+    return dict(response)
+
+
+def _new_poll(deps: Dependencies, settings: PollerSettings, context: LambdaContext) -> Poll:
+    return Poll(
         deps.bedrock,
         deps.store,
         deps.publisher,
@@ -126,6 +199,10 @@ def handler(event: dict[str, Any], context: LambdaContext, dependencies: Depende
         account_id=_account_of(context),
         deadline=Deadline(context.get_remaining_time_in_millis, settings.time_reserve),
     )
+
+
+def _run(poll: Poll, job_arn: str | None, context: LambdaContext) -> PollReport:
+    """A full poll (job_arn None) or a read of one job, with its metrics and log line."""
     started = context.get_remaining_time_in_millis()
     try:
         report = poll.run() if job_arn is None else poll.run_for_job(job_arn)
@@ -136,7 +213,7 @@ def handler(event: dict[str, Any], context: LambdaContext, dependencies: Depende
         raise
     _emit(report, started - context.get_remaining_time_in_millis())
     logger.info("Poll finished", extra=_summary(report))
-    return _summary(report)
+    return report
 
 
 def _summary(report: PollReport) -> dict[str, Any]:
