@@ -18,6 +18,7 @@ DEAD_LETTERS_ID = "DeadLetters"
 STATE_TABLE_ID = "StateTable"
 TOPIC_ID = "Notifications"
 POLLER_ID = "Poller"
+FAST_PATH_ID = "FastPath"
 SLACK_ID = "Slack"
 MONITORING_ID = "Monitoring"
 
@@ -30,6 +31,7 @@ OUTPUT_DASHBOARD_URL = "DashboardUrl"
 OUTPUT_OPS_TOPIC_ARN = "OpsTopicArn"
 OUTPUT_DEAD_LETTER_QUEUE_URL = "DeadLetterQueueUrl"
 OUTPUT_SLACK_DEAD_LETTER_QUEUE_URL = "SlackDeadLetterQueueUrl"
+OUTPUT_STATE_CHANGE_DEAD_LETTER_QUEUE_URL = "StateChangeDeadLetterQueueUrl"
 
 # Alarm names are "<stack name>-<suffix>", so the key and topic policies can name them by pattern.
 ALARM_POLLER_ERRORS = "PollerErrors"
@@ -38,6 +40,7 @@ ALARM_PUBLISH_FAILURES = "PublishFailures"
 ALARM_DEAD_LETTERS = "DeadLetterQueueNotEmpty"
 ALARM_SLACK_PERMANENT_FAILURES = "SlackPermanentFailures"
 ALARM_SLACK_DEAD_LETTERS = "SlackDeadLetterQueueNotEmpty"
+ALARM_FAST_PATH_DEAD_LETTERS = "StateChangeDeadLetterQueueNotEmpty"
 
 # Environment of the poller (read by notifier.core.settings.PollerSettings).
 ENV_STATE_TABLE_NAME = "STATE_TABLE_NAME"
@@ -83,3 +86,13 @@ DEAD_LETTER_RETENTION_DAYS = 14  # the longest SQS keeps a message
 
 # The EventBridge detail-type of Bedrock's batch job events (notifier.poller.entry handles it as the fast path).
 JOB_STATE_CHANGE_DETAIL_TYPE = "Batch Inference Job State Change"
+# The fast path's queue: many events an invocation, a few seconds' wait for company, two batches at a time at most
+# (the lowest an SQS event source accepts; the poller's reserved concurrency is 1 by default).
+STATE_CHANGE_BATCH_SIZE = 100
+STATE_CHANGE_BATCHING_WINDOW_SECONDS = 5
+STATE_CHANGE_MAX_CONCURRENCY = 2
+# Each receive that finds the poller busy (throttled) or failing counts; ten receives a visibility timeout apart
+# (six poller timeouts) are hours, which only a malformed event or a lasting outage uses up.
+STATE_CHANGE_MAX_RECEIVE_COUNT = 10
+STATE_CHANGE_VISIBILITY_FACTOR = 6  # AWS's guidance for SQS event sources, as for Slack's queue
+STATE_CHANGE_RETENTION_DAYS = 4  # SQS's default; the schedule has long since covered anything older

@@ -14,6 +14,7 @@ from constructs import Construct
 
 from infra import constants as c
 from infra.config import NotifierConfig
+from infra.fast_path import FastPath
 from infra.slack_delivery import SlackDelivery
 from notifier.core.observability import (
     JOBS_TRACKED,
@@ -51,7 +52,8 @@ class Monitoring(Construct):
       failure alone heals itself, the next poll redoes the work.
     - PollerNotRunning: no invocation in three schedule periods (missing data counts as not running).
     - PublishFailures: SNS rejected publishes in two consecutive periods (the outbox retries meanwhile).
-    - DeadLetterQueueNotEmpty / SlackDeadLetterQueueNotEmpty: anything in a dead-letter queue.
+    - DeadLetterQueueNotEmpty / SlackDeadLetterQueueNotEmpty / StateChangeDeadLetterQueueNotEmpty: anything in a
+      dead-letter queue.
     - SlackPermanentFailures: a message Slack will never accept (bad secret, channel not found).
     """
 
@@ -65,6 +67,7 @@ class Monitoring(Construct):
         poller: lambda_.IFunction,
         topic: sns.ITopic,
         dead_letter_queue: sqs.IQueue,
+        fast_path: FastPath,
         slack: SlackDelivery | None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -158,6 +161,16 @@ class Monitoring(Construct):
             threshold=0,
             comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         )
+        self._alarm(
+            c.ALARM_FAST_PATH_DEAD_LETTERS,
+            fast_path.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                period=FIVE_MINUTES, statistic="Maximum"
+            ),
+            f"A Bedrock state-change event was handed back {c.STATE_CHANGE_MAX_RECEIVE_COUNT} times (malformed, or "
+            "its job unreadable for hours); the scheduled poll still covers its job.",
+            threshold=0,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        )
         if slack is not None:
             self._alarm(
                 c.ALARM_SLACK_PERMANENT_FAILURES,
@@ -175,7 +188,7 @@ class Monitoring(Construct):
                 comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
             )
 
-        self.dashboard = self._dashboard(poller, topic, dead_letter_queue, slack, period)
+        self.dashboard = self._dashboard(poller, topic, dead_letter_queue, fast_path, slack, period)
 
     def _alarm(
         self,
@@ -209,6 +222,7 @@ class Monitoring(Construct):
         poller: lambda_.IFunction,
         topic: sns.ITopic,
         dead_letter_queue: sqs.IQueue,
+        fast_path: FastPath,
         slack: SlackDelivery | None,
         period: Duration,
     ) -> cloudwatch.Dashboard:
@@ -234,7 +248,11 @@ class Monitoring(Construct):
             poller_metric(PUBLISH_FAILURES, "Publish failures"),
             topic.metric_number_of_notifications_failed(period=period, label="SNS delivery failures"),
         ]
-        queues = [dead_letter_queue.metric_approximate_number_of_messages_visible(label="Dead-letter queue")]
+        queues = [
+            dead_letter_queue.metric_approximate_number_of_messages_visible(label="Dead-letter queue"),
+            fast_path.queue.metric_approximate_number_of_messages_visible(label="State-change events waiting"),
+            fast_path.dead_letter_queue.metric_approximate_number_of_messages_visible(label="State-change DLQ"),
+        ]
         if slack is not None:
             sent.append(notifier_metric(SLACK_MESSAGES_SENT, c.SLACK_SERVICE, period=period).with_(label="Slack sent"))
             failed += [

@@ -96,6 +96,19 @@ def accepted_findings(stack: NotifierStack) -> list[Finding]:
             "A dead-letter queue has no consumer whose failures need redriving: messages stay 14 days and the "
             "DeadLetterQueueNotEmpty alarm reports the first one.",
         ),
+        Finding(
+            _event_source_mapping(poller.function),
+            "Serverless-LambdaEventSourceMappingDestination",
+            "Lambda supports on-failure destinations for stream and Kafka event sources, not for SQS: a "
+            "state-change event that keeps failing moves to the fast-path queue's redrive DLQ, which is alarmed.",
+        ),
+        Finding(
+            stack.fast_path.dead_letter_queue,
+            "Serverless-SQSRedrivePolicy",
+            "The fast path's DLQ is the end of the line: the scheduled poll covers the jobs its events name, "
+            "messages stay 14 days for inspection, and the StateChangeDeadLetterQueueNotEmpty alarm reports the "
+            "first one.",
+        ),
     ]
     slack = stack.slack
     if slack is not None:

@@ -50,9 +50,10 @@ class Poller(Construct):
     alone takes about a second of a much slower CPU share; 256 MB costs the same per poll or less.
     Timeout (default 240 s at a 5-minute rate) stays below the schedule, and reserved concurrency 1 makes
     any overlap impossible; the code stops taking work TIMEOUT_RESERVE_SECONDS before the timeout.
-    Asynchronous invocations live at most one schedule period and are not retried: a throttled or failed
-    poll is not worth running late, the next scheduled one does the same work. What is dropped is recorded
-    in the dead-letter queue (on-failure destination, and the rule target's DLQ).
+    Asynchronous invocations (the schedule's) live at most one schedule period and are not retried: a throttled
+    or failed poll is not worth running late, the next scheduled one does the same work. What is dropped is
+    recorded in the dead-letter queue (on-failure destination, and the rule target's DLQ). Bedrock's state-change
+    events come through infra.fast_path's queue instead, where they do not expire.
     """
 
     def __init__(
@@ -134,19 +135,6 @@ class Poller(Construct):
                     retry_attempts=1,
                     max_event_age=period,
                     dead_letter_queue=dead_letter_queue,
-                )
-            ],
-        )
-        # The fast path: Bedrock's own state-change events reach the poller within seconds, and name jobs the
-        # listing may not show yet. The schedule stays the safety net; the dedupe is the same either way.
-        self.state_change_rule = events.Rule(
-            self,
-            "JobStateChanges",
-            description="Sends Bedrock batch inference job state changes to the notifier's poller",
-            event_pattern=events.EventPattern(source=["aws.bedrock"], detail_type=[c.JOB_STATE_CHANGE_DETAIL_TYPE]),
-            targets=[
-                targets.LambdaFunction(
-                    self.function, retry_attempts=1, max_event_age=period, dead_letter_queue=dead_letter_queue
                 )
             ],
         )

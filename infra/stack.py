@@ -10,6 +10,7 @@ from infra.bundling import function_code
 from infra.config import NotifierConfig
 from infra.dead_letters import DeadLetters
 from infra.encryption import MessagingKey
+from infra.fast_path import FastPath
 from infra.monitoring import Monitoring
 from infra.poller import Poller
 from infra.slack_delivery import SlackDelivery
@@ -54,6 +55,13 @@ class NotifierStack(Stack):
             dead_letter_queue=self.dead_letters.queue,
             removal_policy=removal_policy,
         )
+        self.fast_path = FastPath(
+            self,
+            c.FAST_PATH_ID,
+            config=config,
+            poller=self.poller.function,
+            dead_letter_queue=self.dead_letters.queue,
+        )
         self.slack = (
             SlackDelivery(
                 self,
@@ -77,6 +85,7 @@ class NotifierStack(Stack):
             poller=self.poller.function,
             topic=self.notifications.topic,
             dead_letter_queue=self.dead_letters.queue,
+            fast_path=self.fast_path,
             slack=self.slack,
         )
         Tags.of(self).add("project", c.PROJECT_TAG)
@@ -100,6 +109,10 @@ class NotifierStack(Stack):
                 self.dead_letters.queue.queue_url,
             ),
         }
+        outputs[c.OUTPUT_STATE_CHANGE_DEAD_LETTER_QUEUE_URL] = (
+            "Bedrock state-change events the poller could not handle",
+            self.fast_path.dead_letter_queue.queue_url,
+        )
         if self.slack is not None:
             outputs[c.OUTPUT_SLACK_SECRET_ARN] = ("Slack credentials (JSON)", self.slack.secret.secret_arn)
             outputs[c.OUTPUT_SLACK_SECRET_COMMAND] = ("Stores the Slack webhook URL", self.slack.put_secret_command)

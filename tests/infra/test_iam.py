@@ -119,6 +119,18 @@ def poller_statements(synth: Synth) -> list[dict[str, Any]]:
             "Effect": "Allow",
             "Resource": arn(synth.logical_id(stack.dead_letters.queue)),
         },
+        {
+            # The fast path's SQS event source (CDK's grant); nothing else may read the queue.
+            "Action": [
+                "sqs:ChangeMessageVisibility",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:GetQueueUrl",
+                "sqs:ReceiveMessage",
+            ],
+            "Effect": "Allow",
+            "Resource": arn(synth.logical_id(stack.fast_path.queue)),
+        },
     ]
 
 
@@ -303,7 +315,7 @@ def test_the_dead_letter_queue_accepts_its_writers_only(full_synth: Synth) -> No
     rule_statements = [s for s in statements if s.get("Principal") == {"Service": "events.amazonaws.com"}]
     from_rules = []
     # One statement per rule (the schedule and the state-change events), each limited to that rule.
-    for rule, generated in zip((stack.poller.rule, stack.poller.state_change_rule), rule_statements, strict=True):
+    for rule, generated in zip((stack.poller.rule, stack.fast_path.rule), rule_statements, strict=True):
         from_rules.append(
             {
                 "Action": "sqs:SendMessage",
@@ -322,6 +334,26 @@ def test_the_dead_letter_queue_accepts_its_writers_only(full_synth: Synth) -> No
             *from_rules,
             sns_may_send(queue, full_synth.logical_id(stack.notifications.topic)),
             sns_may_send(queue, full_synth.logical_id(stack.monitoring.ops_topic)),
+        ]
+    )
+
+
+def test_the_state_change_queue_accepts_its_rule_only(default_synth: Synth) -> None:
+    stack = default_synth.stack
+    queue = default_synth.logical_id(stack.fast_path.queue)
+    statements = resource_policy(default_synth, "AWS::SQS::QueuePolicy", "Queues", ref(queue))
+
+    assert normalized([{k: v for k, v in s.items() if k != "Sid"} for s in statements]) == normalized(
+        [
+            deny_insecure_sqs(queue),
+            {
+                # CDK's SqsQueue target grant.
+                "Action": ["sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"],
+                "Condition": {"ArnEquals": {"aws:SourceArn": arn(default_synth.logical_id(stack.fast_path.rule))}},
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Resource": arn(queue),
+            },
         ]
     )
 

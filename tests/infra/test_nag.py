@@ -110,6 +110,11 @@ def test_the_acknowledged_rules(full_synth: Synth) -> None:
             ("Serverless-LambdaDLQ", "Poller/Handler/Function"),
             ("AwsSolutions-SQS3", "DeadLetters/Queue"),
             ("Serverless-SQSRedrivePolicy", "DeadLetters/Queue"),
+            (
+                "Serverless-LambdaEventSourceMappingDestination",
+                "Poller/Handler/Function/SqsEventSource:BedrockBatchNotifierFastPathQueueE15AE5D4",
+            ),
+            ("Serverless-SQSRedrivePolicy", "FastPath/DeadLetterQueue"),
             ("AwsSolutions-IAM5[Resource::*]", "Slack/Handler/Role/DefaultPolicy"),
             ("AwsSolutions-L1", "Slack/Handler/Function"),
             ("Serverless-LambdaLatestVersion", "Slack/Handler/Function"),

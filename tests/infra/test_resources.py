@@ -128,7 +128,7 @@ def test_asynchronous_polls_keep_no_stale_backlog(default_synth: Synth, dev_synt
         )
 
 
-def test_bedrock_job_state_changes_reach_the_poller_as_a_fast_path(default_synth: Synth) -> None:
+def test_bedrock_job_state_changes_wait_in_a_queue(default_synth: Synth) -> None:
     stack = default_synth.stack
     default_synth.template.has_resource_properties(
         "AWS::Events::Rule",
@@ -137,32 +137,61 @@ def test_bedrock_job_state_changes_reach_the_poller_as_a_fast_path(default_synth
             "State": "ENABLED",
             "Targets": [
                 {
-                    "Arn": arn(default_synth.logical_id(stack.poller.function)),
+                    "Arn": arn(default_synth.logical_id(stack.fast_path.queue)),
                     "Id": Match.any_value(),
-                    "RetryPolicy": {"MaximumEventAgeInSeconds": 300, "MaximumRetryAttempts": 1},
+                    "RetryPolicy": {"MaximumEventAgeInSeconds": 300, "MaximumRetryAttempts": 2},
                     "DeadLetterConfig": {"Arn": arn(default_synth.logical_id(stack.dead_letters.queue))},
                 }
             ],
         },
     )
+    queue = default_synth.json["Resources"][default_synth.logical_id(stack.fast_path.queue)]["Properties"]
+    assert {k: v for k, v in queue.items() if k != "Tags"} == {
+        "MessageRetentionPeriod": 4 * 86400,
+        "RedrivePolicy": {
+            "deadLetterTargetArn": arn(default_synth.logical_id(stack.fast_path.dead_letter_queue)),
+            "maxReceiveCount": 10,
+        },
+        "SqsManagedSseEnabled": True,
+        "VisibilityTimeout": 6 * 240,  # six poller timeouts, AWS's guidance for SQS event sources
+    }
+    dead_letters = default_synth.json["Resources"][default_synth.logical_id(stack.fast_path.dead_letter_queue)]
+    assert dead_letters["Properties"]["MessageRetentionPeriod"] == TWO_WEEKS
+    assert dead_letters["Properties"]["SqsManagedSseEnabled"] is True
 
 
-def test_only_the_two_rules_may_invoke_the_poller(default_synth: Synth) -> None:
+def test_the_poller_drains_the_state_change_queue_in_batches(any_synth: Synth) -> None:
+    stack = any_synth.stack
+    mappings = [
+        {k: v for k, v in m["Properties"].items() if k != "Tags"}
+        for m in any_synth.resources("AWS::Lambda::EventSourceMapping").values()
+        if m["Properties"]["FunctionName"] == ref(any_synth.logical_id(stack.poller.function))
+    ]
+
+    assert mappings == [
+        {
+            "EventSourceArn": arn(any_synth.logical_id(stack.fast_path.queue)),
+            "FunctionName": ref(any_synth.logical_id(stack.poller.function)),
+            "BatchSize": 100,
+            "MaximumBatchingWindowInSeconds": 5,
+            "ScalingConfig": {"MaximumConcurrency": 2},
+            "FunctionResponseTypes": ["ReportBatchItemFailures"],
+        }
+    ]
+
+
+def test_only_the_schedule_may_invoke_the_poller_asynchronously(default_synth: Synth) -> None:
     permissions = default_synth.resources("AWS::Lambda::Permission")
     stack = default_synth.stack
 
-    assert sorted((p["Properties"] for p in permissions.values()), key=str) == sorted(
-        (
-            {
-                "Action": "lambda:InvokeFunction",
-                "FunctionName": arn(default_synth.logical_id(stack.poller.function)),
-                "Principal": "events.amazonaws.com",
-                "SourceArn": arn(default_synth.logical_id(rule)),
-            }
-            for rule in (stack.poller.rule, stack.poller.state_change_rule)
-        ),
-        key=str,
-    )
+    assert [p["Properties"] for p in permissions.values()] == [
+        {
+            "Action": "lambda:InvokeFunction",
+            "FunctionName": arn(default_synth.logical_id(stack.poller.function)),
+            "Principal": "events.amazonaws.com",
+            "SourceArn": arn(default_synth.logical_id(stack.poller.rule)),
+        }
+    ]
 
 
 # Topic and email
@@ -245,14 +274,11 @@ def test_an_email_without_any_filter_gets_every_published_status() -> None:
 
 
 def test_the_default_stack_has_no_subscriptions_and_no_slack(default_synth: Synth) -> None:
-    for resource_type in (
-        "AWS::SNS::Subscription",
-        "AWS::SecretsManager::Secret",
-        "AWS::Lambda::EventSourceMapping",
-    ):
+    for resource_type in ("AWS::SNS::Subscription", "AWS::SecretsManager::Secret"):
         assert default_synth.resources(resource_type) == {}
     assert len(default_synth.resources("AWS::Lambda::Function")) == 1
-    assert len(default_synth.resources("AWS::SQS::Queue")) == 1  # the dead-letter queue
+    assert len(default_synth.resources("AWS::Lambda::EventSourceMapping")) == 1  # the fast path's
+    assert len(default_synth.resources("AWS::SQS::Queue")) == 3  # the dead-letter queue, the fast path and its DLQ
     assert default_synth.stack.slack is None
 
 
@@ -373,6 +399,7 @@ def test_alarms_of_the_default_stack_notify_the_ops_topic(default_synth: Synth) 
         "BedrockBatchNotifier-PollerNotRunning",
         "BedrockBatchNotifier-PublishFailures",
         "BedrockBatchNotifier-DeadLetterQueueNotEmpty",
+        "BedrockBatchNotifier-StateChangeDeadLetterQueueNotEmpty",
     }
     for properties in (a["Properties"] for a in default_synth.resources("AWS::CloudWatch::Alarm").values()):
         assert properties["AlarmActions"] == [ops]
@@ -522,8 +549,8 @@ def test_the_dashboard_shows_what_the_notifier_does(full_synth: Synth) -> None:
         "SlackRetryableFailures",
         "SlackPermanentFailures",
     ]
-    assert graphed(widgets["Queues (messages visible)"]) == ["ApproximateNumberOfMessagesVisible"] * 3
-    assert len(widgets["Alarms"]["properties"]["alarms"]) == 6
+    assert graphed(widgets["Queues (messages visible)"]) == ["ApproximateNumberOfMessagesVisible"] * 5
+    assert len(widgets["Alarms"]["properties"]["alarms"]) == 7
     for line in widgets["Jobs tracked (not terminal)"]["properties"]["metrics"]:
         assert line[:4] == ["BedrockBatchNotifier", "JobsTracked", "service", "poller"]
 
@@ -545,6 +572,7 @@ def test_outputs_have_stable_ids(default_synth: Synth, full_synth: Synth) -> Non
         "OpsTopicArn",
         "DashboardUrl",
         "DeadLetterQueueUrl",
+        "StateChangeDeadLetterQueueUrl",
     }
     assert set(full_synth.json["Outputs"]) == set(default_synth.json["Outputs"]) | {
         "SlackSecretArn",

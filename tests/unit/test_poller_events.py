@@ -58,7 +58,9 @@ def test_a_queued_message_carries_the_eventbridge_event():
     assert job_arn_of(queued_event(sqs_record(json.dumps(event)))) == ARN
 
 
-@pytest.mark.parametrize(("body", "complaint"), [("{oops", "does not carry a JSON event"), ("[1]", "does not carry a JSON object")])
+@pytest.mark.parametrize(
+    ("body", "complaint"), [("{oops", "does not carry a JSON event"), ("[1]", "does not carry a JSON object")]
+)
 def test_a_queued_message_that_is_not_an_event_is_rejected_with_its_id(body, complaint):
     with pytest.raises(InvalidEvent, match=f"SQS message m-1 {complaint}"):
         queued_event(sqs_record(body))
