@@ -239,10 +239,14 @@ def build_asset(output_dir: Path) -> None:
         shutil.copyfile(FUNCTIONS_DIR / relative, destination)
     python = bytecode_python()
     if python is None:
+        why = (
+            f"{BYTECODE_PYTHON_VARIABLE} asks for none"
+            if os.environ.get(BYTECODE_PYTHON_VARIABLE, "").strip()
+            else f"no Python {PYTHON_VERSION} interpreter was found (tried python{PYTHON_VERSION} on PATH and "
+            f"~/.pyenv/versions/{PYTHON_VERSION}*; set {BYTECODE_PYTHON_VARIABLE} to one)"
+        )
         print(
-            f"notifier: the Lambda asset ships WITHOUT bytecode: no Python {PYTHON_VERSION} interpreter was found "
-            f"(tried python{PYTHON_VERSION} on PATH and ~/.pyenv/versions/{PYTHON_VERSION}*; set "
-            f"{BYTECODE_PYTHON_VARIABLE} to one). Each cold start compiles what it imports.",
+            f"notifier: the Lambda asset ships WITHOUT bytecode: {why}. Each cold start compiles what it imports.",
             file=sys.stderr,
         )
         return

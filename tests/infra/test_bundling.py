@@ -168,7 +168,22 @@ def test_the_bedrock_model_ships_uncompressed_and_botocore_does_not(
         "slack_sdk/__init__.py",
     ]
     assert json.loads((output / "sdk-models/bedrock/2023-04-20/service-2.json").read_text()) == {"shapes": {}}
-    assert "ships WITHOUT bytecode" in capsys.readouterr().err
+    assert "ships WITHOUT bytecode: NOTIFIER_BYTECODE_PYTHON asks for none" in capsys.readouterr().err
+
+
+def test_without_a_python_3_13_the_build_says_where_it_looked(
+    sources: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(bundling.subprocess, "run", fake_pip([]))
+    monkeypatch.delenv(bundling.BYTECODE_PYTHON_VARIABLE)
+    monkeypatch.setattr(bundling, "bytecode_python", lambda: None)
+
+    bundling.build_asset(sources.parent / "asset")
+
+    assert "ships WITHOUT bytecode: no Python 3.13 interpreter was found (tried python3.13 on PATH" in (
+        capsys.readouterr().err
+    )
+    assert not list((sources.parent / "asset").rglob("__pycache__"))
 
 
 def test_what_the_runtime_provides_is_not_shipped(tmp_path: Path) -> None:
