@@ -104,8 +104,12 @@ class ReadOnlyStateStore(StateStore):
         self.skipped["job state"] += len(changes)
         return changes, []
 
-    def retire(self, job: StoredJob, now: datetime, ttl: timedelta) -> bool:
+    def retire(self, job: StoredJob, now: datetime, ttl: timedelta, reason: str) -> bool:
         self.skipped["retired job"] += 1
+        return True
+
+    def note_missing(self, job: StoredJob, now: datetime) -> bool:
+        self.skipped["missed job"] += 1
         return True
 
     def clear_published(self, job_arn: str, transition_ids: list[str], pending_count: int) -> None:
@@ -148,14 +152,11 @@ class ObservedBedrockJobs(BedrockJobs):
         super().__init__(client)
         self.failure: BaseException | None = None
 
-    def _call(self, operation: str, method: Any, **params: Any) -> dict[str, Any]:
+    def _call(self, operation: str, **params: Any) -> dict[str, Any]:
         try:
-            return super()._call(operation, method, **params)
+            return super()._call(operation, **params)
         except BedrockUnavailable as error:
             self.failure = error.__cause__ or error
-            raise
-        except ClientError as error:
-            self.failure = error
             raise
 
 

@@ -1,7 +1,21 @@
 from datetime import UTC, datetime, timedelta
 
 from notifier.core.jobs import DEFAULT_NOTIFY_STATUSES, JobSnapshot
-from notifier.poller.rules import NotifyRule, StoredJob, advance_watermark, detect_change, listing_start
+import pytest
+
+from notifier.poller.bedrock import call_limits
+from notifier.poller.rules import (
+    MISSING,
+    NotifyRule,
+    StoredJob,
+    advance_watermark,
+    detect_change,
+    has_settled,
+    job_arn_problem,
+    listing_start,
+    should_retire,
+    watermark_after_listing,
+)
 
 T = datetime(2026, 3, 1, 12, tzinfo=UTC)
 ARN = "arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/abc123def456"
@@ -63,10 +77,26 @@ def test_name_and_model_patterns_narrow_what_is_published():
 
 
 def test_listing_starts_an_overlap_behind_the_watermark_or_a_lookback_back_on_a_first_run():
-    assert listing_start(T, timedelta(minutes=10), T + timedelta(days=1), timedelta(days=8)) == T - timedelta(
+    ttl = timedelta(days=30)
+    assert listing_start(T, timedelta(minutes=10), T + timedelta(days=1), timedelta(days=8), ttl) == T - timedelta(
         minutes=10
     )
-    assert listing_start(None, timedelta(minutes=10), T, timedelta(days=8)) == T - timedelta(days=8)
+    assert listing_start(None, timedelta(minutes=10), T, timedelta(days=8), ttl) == T - timedelta(days=8)
+
+
+@pytest.mark.parametrize("ttl_days", [1, 30])
+def test_listing_never_starts_before_what_the_table_still_remembers(ttl_days):
+    ttl = timedelta(days=ttl_days)
+    quiet_for = ttl + timedelta(days=2)  # the watermark has not moved since
+    start = listing_start(T, timedelta(minutes=10), T + quiet_for, timedelta(days=8), ttl)
+    # every job submitted after the start ended after it, so its item is kept until past now
+    assert start + ttl > T + quiet_for
+    assert start < T + quiet_for  # and jobs submitted between two polls are still listed
+
+
+def test_with_no_job_seen_the_next_listing_starts_where_this_one_did():
+    assert watermark_after_listing(None, T) == T
+    assert watermark_after_listing(T + timedelta(minutes=1), T) == T + timedelta(minutes=1)
 
 
 def test_watermark_follows_the_newest_submit_time_and_never_moves_back():
@@ -93,3 +123,84 @@ def test_the_departed_listing_order_covers_every_terminal_status():
     from notifier.poller.poll import TERMINAL_BY_LIKELIHOOD
 
     assert sorted(TERMINAL_BY_LIKELIHOOD) == sorted(TERMINAL_STATUSES)
+
+
+def test_a_status_the_job_already_had_is_never_recorded_again():
+    # a Get without lastModifiedTime answers an older status; then the listing shows the older status again
+    stored = StoredJob(ARN, "InProgress", T, None, statuses=frozenset({"Submitted", "InProgress"}))
+    older = JobSnapshot(ARN, "n", "m", "Scheduled", T - timedelta(hours=1))
+    assert detect(older, stored) is None
+    archived = StoredJob(ARN, "Archived", T, T, statuses=frozenset({"InProgress", "Archived"}))
+    assert detect(snap("InProgress", modified=T + timedelta(minutes=1)), archived) is None
+
+
+def test_without_modification_times_the_lifecycle_order_decides():
+    stored = StoredJob(ARN, "Stopping", T)
+    assert detect(JobSnapshot(ARN, "n", "m", "InProgress", T), stored) is None
+    change = detect(JobSnapshot(ARN, "n", "m", "Stopped", T), stored)
+    assert change is not None
+    assert change.notice is not None
+
+
+def test_a_job_seen_again_after_misses_is_rewritten_without_a_notice():
+    stored = StoredJob(ARN, "InProgress", T, T, misses=1, missing_since=T)
+    change = detect(snap("InProgress"), stored)
+    assert change is not None
+    assert change.notice is None
+    assert not change.is_transition
+    retired = StoredJob(ARN, "InProgress", T, T, retired=MISSING)
+    change = detect(snap("Completed", modified=T + timedelta(hours=1)), retired)
+    assert change is not None
+    assert change.notice is not None
+
+
+def test_a_job_is_retired_only_after_several_misses_over_a_minimum_time():
+    assert not should_retire(StoredJob(ARN, "InProgress", T), T)
+    assert not should_retire(StoredJob(ARN, "InProgress", T, misses=2, missing_since=T), T + timedelta(minutes=5))
+    assert not should_retire(StoredJob(ARN, "InProgress", T, misses=1, missing_since=T), T + timedelta(days=1))
+    assert should_retire(StoredJob(ARN, "InProgress", T, misses=2, missing_since=T), T + timedelta(hours=1))
+
+
+def test_an_unknown_status_with_an_end_settles_after_a_while():
+    ended = JobSnapshot(ARN, "n", "m", "Cancelled", T, last_modified_time=T, end_time=T)
+    stored = StoredJob(ARN, "Cancelled", T, T)
+    assert not has_settled(ended, stored, T + timedelta(minutes=5))
+    assert has_settled(ended, stored, T + timedelta(hours=1))
+    assert not has_settled(JobSnapshot(ARN, "n", "m", "Cancelled", T, T), stored, T + timedelta(days=1))
+    assert not has_settled(ended, StoredJob(ARN, "InProgress", T, T), T + timedelta(days=1))
+
+
+@pytest.mark.parametrize(
+    ("job_arn", "problem"),
+    [
+        ("arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/NOT A JOB", "is not a Bedrock batch job ARN"),
+        ("arn:aws:bedrock:us-east-1:123456789012:model-invocation-job/", "is not a Bedrock batch job ARN"),
+        ("arn:aws:bedrock:us-east-1:210987654321:model-invocation-job/abc123def456", "belongs to account 210987654321"),
+        ("arn:aws:bedrock:eu-west-1:123456789012:model-invocation-job/abc123def456", "is in region eu-west-1"),
+    ],
+)
+def test_a_job_arn_the_poller_cannot_read_is_named_with_the_reason(job_arn, problem):
+    assert problem in (job_arn_problem(job_arn, "us-east-1", "123456789012") or "")
+
+
+def test_a_job_arn_of_this_account_and_region_is_accepted():
+    assert job_arn_problem(ARN, "us-east-1", "123456789012") is None
+
+
+@pytest.mark.parametrize("seconds_left", [1.5, 3, 7, 10, 40, 120, 900])
+@pytest.mark.parametrize("max_attempts", [1, 2, 3, 5])
+def test_a_call_with_its_retries_and_backoff_ends_within_the_time_left(seconds_left, max_attempts):
+    limits = call_limits(seconds_left, max_attempts)
+    assert limits is not None
+    per_attempt = limits.connect_timeout + limits.read_timeout
+    backoff = sum(min(20, 2 ** (retry - 1)) for retry in range(1, limits.max_attempts))
+    assert per_attempt * limits.max_attempts + backoff <= seconds_left
+    assert 1 <= limits.max_attempts <= max_attempts
+    assert limits.read_timeout <= 30
+
+
+def test_with_plenty_of_time_a_call_keeps_the_sdk_defaults_and_with_too_little_it_is_not_started():
+    limits = call_limits(900, 3)
+    assert limits is not None
+    assert (limits.connect_timeout, limits.read_timeout, limits.max_attempts) == (5, 30, 3)
+    assert call_limits(0.9, 3) is None

@@ -27,3 +27,7 @@ class StateStoreError(NotifierError):
 
 class JobNotRead(NotifierError):
     """A queued state-change event whose job was not read in this invocation; the queue hands it over again."""
+
+
+class OutOfTime(NotifierError):
+    """Too little time is left before the Lambda timeout to start another call."""

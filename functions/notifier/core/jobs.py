@@ -10,6 +10,11 @@ from typing import Any
 TERMINAL_STATUSES = frozenset({"Completed", "PartiallyCompleted", "Failed", "Stopped", "Expired"})
 NON_TERMINAL_STATUSES = ("Submitted", "Validating", "Scheduled", "InProgress", "Stopping")
 KNOWN_STATUSES = frozenset(NON_TERMINAL_STATUSES) | TERMINAL_STATUSES
+# Where each known status sits in a job's life: a job never goes back to an earlier step (Stop can be asked for
+# at any step before the end, so Stopping comes after all of them; every terminal status is the last step).
+LIFECYCLE_STEP = {status: step for step, status in enumerate(NON_TERMINAL_STATUSES)} | dict.fromkeys(
+    TERMINAL_STATUSES, len(NON_TERMINAL_STATUSES)
+)
 DEFAULT_NOTIFY_STATUSES = frozenset({"InProgress"}) | TERMINAL_STATUSES
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,20 +12,68 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from notifier.core.errors import BedrockUnavailable
+from notifier.core.errors import BedrockUnavailable, OutOfTime
 from notifier.core.jobs import JobSnapshot
 
 PAGE_SIZE = 1000  # the API's maximum: fewest calls per job listed
 
+CONNECT_TIMEOUT = 5
+READ_TIMEOUT = 30
+MIN_CALL_SECONDS = 1  # less time than this left: the call is not started
+MAX_BACKOFF = 20  # botocore's cap on the backoff between two attempts
+
 # Adaptive retries back off and rate-limit the client on ThrottlingException; the attempt count comes from
 # boto3's own AWS_MAX_ATTEMPTS (the stack sets it), so the SDK, not this module, owns the retry loop.
-CLIENT_CONFIG = Config(retries={"mode": "adaptive"}, connect_timeout=5, read_timeout=30)
+CLIENT_CONFIG = Config(retries={"mode": "adaptive"}, connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT)
+
+
+@dataclass(frozen=True)
+class CallLimits:
+    """Timeouts and attempts of one call, so that every attempt and the backoff between them fit the time left."""
+
+    connect_timeout: float
+    read_timeout: float
+    max_attempts: int
+
+
+def backoff_bound(retry: int) -> float:
+    """The longest botocore sleeps before retry number `retry` (1, 2, ...): up to 2**(retry-1) s, capped."""
+    return float(min(MAX_BACKOFF, 2 ** (retry - 1)))
+
+
+def call_limits(seconds_left: float, max_attempts: int) -> CallLimits | None:
+    """The limits of a call that must end within `seconds_left`, or None when too little time is left.
+
+    Whole seconds only, so that the few distinct limits a run meets each need one client, made once."""
+    budget = math.floor(seconds_left)
+    if budget < MIN_CALL_SECONDS:
+        return None
+    per_attempt = min(CONNECT_TIMEOUT + READ_TIMEOUT, budget)
+    attempts, used = 1, float(per_attempt)
+    while attempts < max_attempts and used + backoff_bound(attempts) + per_attempt <= budget:
+        used += backoff_bound(attempts) + per_attempt
+        attempts += 1
+    connect = min(CONNECT_TIMEOUT, per_attempt / 4)
+    return CallLimits(connect_timeout=connect, read_timeout=per_attempt - connect, max_attempts=attempts)
+
+
+class _NotFound(Exception):
+    """GetModelInvocationJob answered ResourceNotFoundException."""
 
 
 class BedrockJobs:
     def __init__(self, client: Any = None) -> None:
+        # An injected client keeps its own timeouts; the adapter's own clients are bounded by the time left.
         self._client = client or boto3.client("bedrock", config=CLIENT_CONFIG)
+        self._bounded = client is None
+        self._max_attempts = int((self._client.meta.config.retries or {}).get("total_max_attempts", 3))
+        self._clients: dict[CallLimits, Any] = {}
+        self._time_left: Callable[[], float] | None = None
         self.calls = 0
+
+    def limit_calls_to(self, time_left: Callable[[], float] | None) -> None:
+        """Every call from now on must end within `time_left()` seconds (the run's deadline), retries included."""
+        self._time_left = time_left
 
     def list_pages(
         self,
@@ -32,7 +82,7 @@ class BedrockJobs:
         submitted_before: datetime | None = None,
         status: str | None = None,
     ) -> Iterator[list[JobSnapshot]]:
-        """Every page of one query, oldest first. Raises BedrockUnavailable when retries are exhausted."""
+        """Every page of one query, oldest first. Raises BedrockUnavailable when a page cannot be read."""
         query: dict[str, Any] = {"maxResults": PAGE_SIZE, "sortBy": "CreationTime", "sortOrder": "Ascending"}
         if submitted_after is not None:
             query["submitTimeAfter"] = submitted_after
@@ -41,7 +91,7 @@ class BedrockJobs:
         if status is not None:
             query["statusEquals"] = status
         while True:
-            response = self._call("ListModelInvocationJobs", self._client.list_model_invocation_jobs, **query)
+            response = self._call("ListModelInvocationJobs", **query)
             yield [JobSnapshot.from_bedrock(job) for job in response.get("invocationJobSummaries", [])]
             token = response.get("nextToken")
             if not token:
@@ -49,27 +99,60 @@ class BedrockJobs:
             query["nextToken"] = token
 
     def get(self, job_arn: str) -> JobSnapshot | None:
-        """The job now, or None when Bedrock no longer knows it."""
+        """The job now, or None when Bedrock does not find it (which may be transient)."""
         try:
-            response = self._call("GetModelInvocationJob", self._client.get_model_invocation_job, jobIdentifier=job_arn)
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-                return None
-            raise
+            response = self._call("GetModelInvocationJob", jobIdentifier=job_arn)
+        except _NotFound:
+            return None
         return JobSnapshot.from_bedrock(response)
 
-    def _call(self, operation: str, method: Any, **params: Any) -> dict[str, Any]:
+    def _client_now(self) -> Any:
+        if self._time_left is None:
+            return self._client
+        limits = call_limits(self._time_left(), self._max_attempts)
+        if limits is None:
+            raise OutOfTime("too little time left before the Lambda timeout to call Bedrock")
+        if not self._bounded:
+            return self._client
+        if limits not in self._clients:
+            self._clients[limits] = (
+                self._client
+                if limits == CallLimits(CONNECT_TIMEOUT, READ_TIMEOUT, self._max_attempts)
+                else boto3.client(
+                    "bedrock",
+                    config=CLIENT_CONFIG.merge(
+                        Config(
+                            connect_timeout=limits.connect_timeout,
+                            read_timeout=limits.read_timeout,
+                            retries={"mode": "adaptive", "total_max_attempts": limits.max_attempts},
+                        )
+                    ),
+                )
+            )
+        return self._clients[limits]
+
+    def _call(self, operation: str, **params: Any) -> dict[str, Any]:
+        """One call; any failure but a Get's not-found is BedrockUnavailable, so that the poll ends its listing,
+        keeps what it recorded and still publishes."""
+        method = getattr(self._client_now(), _snake(operation))
         self.calls += 1
         try:
             return dict(method(**params))
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
+            message = error.response.get("Error", {}).get("Message", "")
+            if code == "ResourceNotFoundException" and operation == "GetModelInvocationJob":
+                raise _NotFound from error
             if code in {"ThrottlingException", "InternalServerException", "ServiceUnavailableException"}:
                 raise BedrockUnavailable(f"{operation} kept failing with {code} after retries") from error
             if code == "AccessDeniedException":
                 raise BedrockUnavailable(
-                    f"{operation} was denied: the role needs bedrock:{operation} ({error.response['Error'].get('Message', '')})"
+                    f"{operation} was denied: the role needs bedrock:{operation} ({message})"
                 ) from error
-            raise
+            raise BedrockUnavailable(f"{operation} failed with {code}: {message}") from error
         except BotoCoreError as error:
             raise BedrockUnavailable(f"{operation} failed: {error}") from error
+
+
+def _snake(operation: str) -> str:
+    return "".join("_" + ch.lower() if ch.isupper() else ch for ch in operation).lstrip("_")

@@ -206,6 +206,9 @@ def _run(poll: Poll, job_arn: str | None, context: LambdaContext) -> PollReport:
     started = context.get_remaining_time_in_millis()
     try:
         report = poll.run() if job_arn is None else poll.run_for_job(job_arn)
+    except InvalidEvent as error:
+        logger.error("Rejected an event the poller does not handle", extra={"reason": str(error)})
+        raise
     except Exception:
         # Bedrock unavailable, DynamoDB failing: what was recorded is kept; the alarm watches this metric.
         metrics.add_metric(name=POLL_FAILURES, unit=MetricUnit.Count, value=1)
@@ -221,8 +224,11 @@ def _summary(report: PollReport) -> dict[str, Any]:
         "jobsListed": report.jobs_listed,
         "pages": report.pages,
         "transitions": dict(report.transitions),
+        "noticesRecorded": report.notices_recorded,
         "published": report.published,
         "publishFailures": report.publish_failures,
+        "conflicts": report.conflicts,
+        "retired": report.retired,
         "openJobs": report.open_jobs,
         "complete": report.complete,
         "baseline": report.silent,

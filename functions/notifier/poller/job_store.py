@@ -26,7 +26,7 @@ from notifier.core.errors import StateStoreError
 from notifier.core.jobs import is_terminal
 from notifier.core.notice import Notice
 from notifier.core.timefmt import isoformat, parse_time
-from notifier.poller.rules import Change, StoredJob
+from notifier.poller.rules import MISSING, Change, StoredJob
 
 BATCH_GET_LIMIT = 100
 WRITE_CONCURRENCY = 8
@@ -77,13 +77,24 @@ def _outbox_from_item(values: dict[str, Any]) -> dict[str, Notice]:
     return {str(tid): Notice.from_document(json.loads(str(document))) for tid, document in outbox.items()}
 
 
+def _previous_of(stored: StoredJob | None) -> str | None:
+    return stored.previous_status if stored else None
+
+
 def _stored_job(values: dict[str, Any]) -> StoredJob:
+    status = str(values["status"])
+    retired = values.get("retiredBecause") or (MISSING if values.get("retired") else None)
     return StoredJob(
         job_arn=str(values["jobArn"]),
-        status=str(values["status"]),
+        status=status,
         submit_time=parse_time(str(values["submitTime"])) or datetime.min.replace(tzinfo=UTC),
         last_modified_time=parse_time(values.get("lastModifiedTime")),
         pending=_outbox_from_item(values),
+        previous_status=values.get("previousStatus"),
+        statuses=frozenset(str(s) for s in values.get("statuses") or ()) | {status},
+        misses=int(values.get("missedPolls") or 0),
+        missing_since=parse_time(values.get("missingSince")),
+        retired=str(retired) if retired else None,
     )
 
 
@@ -207,7 +218,9 @@ class StateStore:
             "jobName": job.job_name,
             "modelId": job.model_id,
             "status": job.status,
-            "previousStatus": change.previous_status,
+            "previousStatus": change.previous_status if change.is_transition else _previous_of(change.previous),
+            # Every status recorded, so that a stale read can never record (and publish) one of them again.
+            "statuses": sorted((change.previous.statuses if change.previous else frozenset()) | {job.status}),
             "submitTime": isoformat(job.submit_time),
             "lastModifiedTime": isoformat(job.last_modified_time),
             "endTime": isoformat(job.end_time),
@@ -230,13 +243,17 @@ class StateStore:
             item[schema.PENDING_INDEX_SORT_KEY] = f"{isoformat(oldest)}#{job.job_arn}"
         return item
 
-    def retire(self, job: StoredJob, now: datetime, ttl: timedelta) -> bool:
-        """Stops tracking a job Bedrock no longer knows; the item expires like a finished job's."""
+    def retire(self, job: StoredJob, now: datetime, ttl: timedelta, reason: str) -> bool:
+        """Stops following a job (Bedrock no longer finds it, or it ended in a status this version does not
+        know); the item expires like a finished job's. Seen again, a job Bedrock had lost is followed again."""
         try:
             self._call(
                 "UpdateItem",
                 Key=_to_item(schema.job_key(job.job_arn)),
-                UpdateExpression="REMOVE #op, #os SET retired = :true, #ttl = :ttl, updatedAt = :now",
+                UpdateExpression=(
+                    "REMOVE #op, #os, missedPolls, missingSince "
+                    "SET retired = :true, retiredBecause = :reason, #ttl = :ttl, updatedAt = :now"
+                ),
                 ConditionExpression="#s = :status",
                 ExpressionAttributeNames={
                     "#op": schema.OPEN_INDEX_PARTITION_KEY,
@@ -245,13 +262,44 @@ class StateStore:
                     "#s": "status",
                 },
                 ExpressionAttributeValues=_to_item(
-                    {":true": True, ":ttl": int((now + ttl).timestamp()), ":now": isoformat(now), ":status": job.status}
+                    {
+                        ":true": True,
+                        ":reason": reason,
+                        ":ttl": int((now + ttl).timestamp()),
+                        ":now": isoformat(now),
+                        ":status": job.status,
+                    }
                 ),
             )
         except ClientError as error:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
             raise StateStoreError(f"could not retire {job.job_arn}: {error.response['Error']['Code']}") from error
+        self._wrote()
+        return True
+
+    def note_missing(self, job: StoredJob, now: datetime) -> bool:
+        """Counts one more poll whose Get did not find the job; False when its status changed meanwhile."""
+        try:
+            self._call(
+                "UpdateItem",
+                Key=_to_item(schema.job_key(job.job_arn)),
+                UpdateExpression=(
+                    "SET missedPolls = if_not_exists(missedPolls, :zero) + :one, "
+                    "missingSince = if_not_exists(missingSince, :now), updatedAt = :now"
+                ),
+                ConditionExpression="#s = :status",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues=_to_item(
+                    {":zero": 0, ":one": 1, ":now": isoformat(now), ":status": job.status}
+                ),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise StateStoreError(
+                f"could not count a miss of {job.job_arn}: {error.response['Error']['Code']}"
+            ) from error
         self._wrote()
         return True
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from notifier.core.errors import BedrockUnavailable
+from notifier.core.errors import BedrockUnavailable, InvalidEvent, OutOfTime
 from notifier.core.jobs import KNOWN_STATUSES, NON_TERMINAL_STATUSES, JobSnapshot, is_terminal
 from notifier.core.notice import Notice
 from notifier.core.observability import logger
@@ -26,7 +26,20 @@ from notifier.core.settings import PollerSettings
 from notifier.poller.bedrock import BedrockJobs
 from notifier.poller.job_store import Cursor, StateStore, pending_after
 from notifier.poller.publisher import NoticePublisher
-from notifier.poller.rules import Change, NotifyRule, StoredJob, advance_watermark, detect_change, listing_start
+from notifier.poller.rules import (
+    MISSING,
+    SETTLED,
+    Change,
+    NotifyRule,
+    StoredJob,
+    advance_watermark,
+    detect_change,
+    has_settled,
+    job_arn_problem,
+    listing_start,
+    should_retire,
+    watermark_after_listing,
+)
 
 # Up to this many departed jobs are read one Get each; beyond it one listing of their window is cheaper.
 DEPARTED_GET_LIMIT = 25
@@ -89,6 +102,9 @@ class Poll:
         self.clock = clock
         self.rule = NotifyRule(settings.notify_statuses, settings.job_name_patterns, settings.model_id_patterns)
         self.report = PollReport()
+        # Each Bedrock call, retries included, must end before the reserve: the loop's check alone cannot stop
+        # a call that is slow or keeps retrying.
+        bedrock.limit_calls_to(deadline.work_left)
         self.known: dict[str, StoredJob] = {}
         self.looked_up: set[str] = set()
         self.seen: set[str] = set()
@@ -106,7 +122,9 @@ class Poll:
     def run(self) -> PollReport:
         cursor = self._start()
         watermark = cursor.watermark if cursor else None
-        start = listing_start(watermark, self.settings.overlap, self.clock(), self.settings.baseline_lookback)
+        start = listing_start(
+            watermark, self.settings.overlap, self.clock(), self.settings.baseline_lookback, self.settings.job_ttl
+        )
         open_before = self.store.open_jobs()
         self.known.update(open_before)
         try:
@@ -115,6 +133,8 @@ class Poll:
                 self._list_running(start)
             if self.report.complete:
                 self._follow_departed([job for arn, job in open_before.items() if arn not in self.seen])
+        except OutOfTime:
+            self._out_of_time()
         except BedrockUnavailable as error:
             self.report.complete = False
             self.report.error = str(error)
@@ -133,8 +153,8 @@ class Poll:
             self._process(page)
             watermark = advance_watermark(watermark, page)
             if not self._time_for_more():
-                break
-        return watermark
+                return watermark
+        return watermark_after_listing(watermark, start)
 
     def _list_running(self, start: datetime) -> None:
         for status in NON_TERMINAL_STATUSES:
@@ -164,16 +184,33 @@ class Poll:
                 return
             current = self.bedrock.get(stored.job_arn)
             if current is None:
-                self._retire(stored)
+                self._missed(stored)
+            elif has_settled(current, stored, self.clock()):
+                logger.info(
+                    "Job ended in a status this version does not know; it is no longer followed",
+                    extra={"job_arn": stored.job_arn, "status": current.status},
+                )
+                self._retire(stored, SETTLED)
             else:
                 self._process([current])
 
-    def _retire(self, stored: StoredJob) -> None:
-        logger.warning(
-            "Tracked job no longer exists in Bedrock; it is no longer followed",
-            extra={"job_arn": stored.job_arn, "last_status": stored.status},
-        )
-        if self.store.retire(stored, self.clock(), self.settings.job_ttl):
+    def _missed(self, stored: StoredJob) -> None:
+        """Get did not find a tracked job: Bedrock may answer so for a moment, so only a run of misses retires it."""
+        now = self.clock()
+        if should_retire(stored, now):
+            logger.warning(
+                "Tracked job no longer exists in Bedrock; it is no longer followed unless it is seen again",
+                extra={"job_arn": stored.job_arn, "last_status": stored.status, "misses": stored.misses + 1},
+            )
+            self._retire(stored, MISSING)
+        elif self.store.note_missing(stored, now):
+            logger.info(
+                "Tracked job not found in Bedrock; it is followed until it has been missing for a while",
+                extra={"job_arn": stored.job_arn, "misses": stored.misses + 1},
+            )
+
+    def _retire(self, stored: StoredJob, reason: str) -> None:
+        if self.store.retire(stored, self.clock(), self.settings.job_ttl, reason):
             self.report.retired += 1
             self.known[stored.job_arn] = StoredJob(stored.job_arn, _GONE, stored.submit_time)
 
@@ -186,12 +223,19 @@ class Poll:
     # -- the fast path: one job named by an event -----------------------------------------------------------
 
     def run_for_job(self, job_arn: str) -> PollReport:
-        """Reads one job now (a Bedrock state-change event) with the same dedupe as the scheduled poll."""
+        """Reads one job now (a Bedrock state-change event) with the same dedupe as the scheduled poll.
+
+        Raises InvalidEvent, before any call, for an ARN this notifier cannot read."""
+        problem = job_arn_problem(job_arn, self.region, self.account_id)
+        if problem:
+            raise InvalidEvent(problem)
         self._start()
         try:
             current = self.bedrock.get(job_arn)
             if current is not None:
                 self._process([current])
+        except OutOfTime:
+            self._out_of_time()
         except BedrockUnavailable as error:
             self.report.error = str(error)
         self.publish_outbox()
@@ -210,10 +254,13 @@ class Poll:
     def _time_for_more(self) -> bool:
         if self.deadline.work_left() > 0:
             return True
+        self._out_of_time()
+        return False
+
+    def _out_of_time(self) -> None:
         if self.report.complete:
             logger.warning("Stopping before the Lambda timeout; the next poll goes on from here")
         self.report.complete = False
-        return False
 
     def _process(self, page: list[JobSnapshot]) -> None:
         """Diffs a page against the table and records what changed."""
@@ -248,9 +295,21 @@ class Poll:
 
     def _remember(self, change: Change) -> None:
         job = change.job
+        previous = change.previous
         self.known[job.job_arn] = StoredJob(
-            job.job_arn, job.status, job.submit_time, job.last_modified_time, pending=pending_after(change)
+            job.job_arn,
+            job.status,
+            job.submit_time,
+            job.last_modified_time,
+            pending=pending_after(change),
+            previous_status=change.previous_status
+            if change.is_transition or not previous
+            else previous.previous_status,
+            statuses=(previous.statuses if previous else frozenset()) | {job.status},
         )
+        if not change.is_transition:
+            logger.info("Tracked job seen again; it is followed as before", extra={"job_arn": job.job_arn})
+            return
         self.report.transitions[job.status] += 1
         if change.notice:
             self.report.notices_recorded += 1

@@ -5,12 +5,27 @@ Nothing here does I/O; the poll orchestration (notifier.poller.poll) feeds it an
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 
-from notifier.core.jobs import KNOWN_STATUSES, JobSnapshot, is_terminal
+from notifier.core.jobs import KNOWN_STATUSES, LIFECYCLE_STEP, JobSnapshot, is_terminal
 from notifier.core.notice import Notice
+
+# A job Get cannot find is retired only after this many polls in a row missed it, over at least this long:
+# Bedrock answers a transient 404 now and then for a job that is still running.
+RETIRE_AFTER_MISSES = 3
+RETIRE_AFTER = timedelta(hours=1)
+# A status this version does not know, with an endTime, unchanged for this long: the job is over.
+UNKNOWN_STATUS_SETTLES_AFTER = timedelta(hours=1)
+# The ARN pattern of botocore's bedrock model (ModelInvocationJobArn), with its parts captured.
+_JOB_ARN = re.compile(
+    r"^arn:aws(?:-[^:]+)?:bedrock:(?P<region>[a-z0-9-]{1,20}):(?P<account>[0-9]{12}):"
+    r"model-invocation-job/[a-z0-9]{12}$"
+)
+MISSING = "missing"  # retired because Bedrock no longer finds the job
+SETTLED = "settled"  # retired because it ended in a status this version does not know
 
 
 @dataclass(frozen=True)
@@ -22,6 +37,19 @@ class StoredJob:
     submit_time: datetime
     last_modified_time: datetime | None = None
     pending: dict[str, Notice] = field(default_factory=dict, compare=False)  # unpublished notices by transitionId
+    previous_status: str | None = field(default=None, compare=False)
+    statuses: frozenset[str] = field(default=frozenset(), compare=False)  # every status recorded, this one too
+    misses: int = field(default=0, compare=False)  # polls in a row whose Get did not find the job
+    missing_since: datetime | None = field(default=None, compare=False)
+    retired: str | None = field(default=None, compare=False)  # MISSING or SETTLED once no longer followed
+
+    def has_recorded(self, status: str) -> bool:
+        return status == self.status or status in self.statuses
+
+    @property
+    def needs_refresh(self) -> bool:
+        """Seen again after Get missed it: the count of misses starts over, a retired job is followed again."""
+        return self.misses > 0 or self.retired == MISSING
 
 
 @dataclass(frozen=True)
@@ -42,7 +70,8 @@ class NotifyRule:
 
 @dataclass(frozen=True)
 class Change:
-    """A status the table has not recorded yet. `notice` is None when it is recorded silently."""
+    """A status the table has not recorded yet (or a job seen again after misses, with its status unchanged).
+    `notice` is None when it is recorded silently."""
 
     job: JobSnapshot
     previous: StoredJob | None
@@ -52,16 +81,20 @@ class Change:
     def previous_status(self) -> str | None:
         return self.previous.status if self.previous else None
 
+    @property
+    def is_transition(self) -> bool:
+        return self.previous is None or self.previous.status != self.job.status
+
 
 def is_stale(observed: JobSnapshot, stored: StoredJob) -> bool:
     """A listing may lag behind a Get: never step back from a terminal status or to an older modification."""
     if is_terminal(stored.status) and observed.status != stored.status:
         return True
-    return (
-        observed.last_modified_time is not None
-        and stored.last_modified_time is not None
-        and observed.last_modified_time < stored.last_modified_time
-    )
+    if observed.last_modified_time is not None and stored.last_modified_time is not None:
+        return observed.last_modified_time < stored.last_modified_time
+    # Without both modification times, the lifecycle decides: a job does not go back to an earlier step.
+    observed_step, stored_step = LIFECYCLE_STEP.get(observed.status), LIFECYCLE_STEP.get(stored.status)
+    return observed_step is not None and stored_step is not None and observed_step < stored_step
 
 
 def detect_change(
@@ -74,8 +107,12 @@ def detect_change(
     account_id: str,
     detected_at: datetime,
 ) -> Change | None:
-    """The change to record for one observed job, or None when the table already knows this status."""
-    if stored is not None and (stored.status == observed.status or is_stale(observed, stored)):
+    """The change to record for one observed job, or None when the table already knows this status.
+
+    A status the job already had is never recorded again, so a transition already published is not repeated."""
+    if stored is not None and stored.status == observed.status and stored.needs_refresh:
+        return Change(job=observed, previous=stored, notice=None)
+    if stored is not None and (stored.has_recorded(observed.status) or is_stale(observed, stored)):
         return None
     notice = None
     if not silent and rule.wants(observed):
@@ -84,11 +121,57 @@ def detect_change(
     return Change(job=observed, previous=stored, notice=notice)
 
 
-def listing_start(watermark: datetime | None, overlap: timedelta, now: datetime, lookback: timedelta) -> datetime:
-    """submitTimeAfter for the listing of new jobs: behind the watermark by the overlap, or the lookback on a first run."""
-    if watermark is None:
-        return now - lookback
-    return watermark - overlap
+def remembered_for(ttl: timedelta) -> timedelta:
+    """How far back the table surely still holds every job it recorded: items expire `ttl` after they end,
+    less a margin for clock skew and for DynamoDB deleting expired items late or early."""
+    return ttl - min(timedelta(days=1), ttl / 4)
+
+
+def listing_start(
+    watermark: datetime | None, overlap: timedelta, now: datetime, lookback: timedelta, ttl: timedelta
+) -> datetime:
+    """submitTimeAfter for the listing of new jobs: behind the watermark by the overlap, or the lookback on a
+    first run; never before what the table still remembers, or a quiet account would see its last jobs,
+    forgotten by TTL, as new. Running jobs submitted earlier are still followed by the listings by status."""
+    start = now - lookback if watermark is None else watermark - overlap
+    return max(start, now - remembered_for(ttl))
+
+
+def watermark_after_listing(watermark: datetime | None, start: datetime) -> datetime:
+    """With no job seen yet, the next listing starts where this one did, not at the next run's clock."""
+    return start if watermark is None else watermark
+
+
+def should_retire(stored: StoredJob, now: datetime) -> bool:
+    """Whether one more miss of this job, now, retires it: several polls in a row, over a minimum time."""
+    since = stored.missing_since or now
+    return stored.misses + 1 >= RETIRE_AFTER_MISSES and now - since >= RETIRE_AFTER
+
+
+def has_settled(observed: JobSnapshot, stored: StoredJob, now: datetime) -> bool:
+    """An unknown status that ended (endTime set) and has not changed for a while: the job is over, so it is
+    no longer read every poll. Its status was already recorded and published when it first appeared."""
+    if observed.status in KNOWN_STATUSES or observed.status != stored.status or observed.end_time is None:
+        return False
+    return now - (observed.last_modified_time or observed.end_time) >= UNKNOWN_STATUS_SETTLES_AFTER
+
+
+def job_arn_problem(job_arn: str, region: str, account_id: str) -> str | None:
+    """Why the poller cannot read this job from a state-change event, or None when it can."""
+    match = _JOB_ARN.match(job_arn)
+    if match is None:
+        return (
+            f"{job_arn!r} is not a Bedrock batch job ARN "
+            "(arn:aws:bedrock:REGION:ACCOUNT:model-invocation-job/ followed by a 12-character job id)"
+        )
+    if account_id and match["account"] != account_id:
+        return (
+            f"job {job_arn} belongs to account {match['account']}, not this one ({account_id}): "
+            "the notifier follows only its own account's jobs; deploy it in that account"
+        )
+    if region and match["region"] != region:
+        return f"job {job_arn} is in region {match['region']}, not this one ({region}): deploy the notifier there"
+    return None
 
 
 def advance_watermark(current: datetime | None, seen: list[JobSnapshot]) -> datetime | None:
