@@ -521,6 +521,20 @@ class BedrockEmulator:
             if token in self._tokens and self._tokens[token][0] == job_id:
                 del self._tokens[token]
 
+    def overwrite_job(self, job: str, **fields: Any) -> None:
+        """Set model fields of a job as they are, with no lifecycle rule and no timestamp stamped: how a
+        lagging replica or a newer service answers (an older status with no lastModifiedTime, a status this
+        model does not know with an endTime). A field set to None is left out of answers."""
+        unknown = set(fields) - (_JOB_MEMBERS - {"jobArn", "submitTime"})
+        if unknown:
+            raise ValueError(f"not settable job fields: {sorted(unknown)}")
+        with self._lock:
+            record = self._record(job)
+            for member, value in fields.items():
+                record[member] = _utc(value) if member in _TIMESTAMP_MEMBERS and value is not None else value
+            if "status" in fields:
+                self._note_status(fields["status"])
+
     def job(self, job: str) -> dict[str, Any]:
         """A copy of the stored job, shaped as boto3 returns it (datetimes, no None values)."""
         with self._lock:

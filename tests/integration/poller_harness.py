@@ -50,6 +50,7 @@ class Harness:
             bedrock=BedrockJobs(),
             store=StateStore(self.table),
             publisher=NoticePublisher(self.topic_arn, 9, sleep=sleep),
+            clock=self.bedrock.now,  # the Lambda's clock is Bedrock's, so tests move both by moving the emulator's
         )
 
     def poll(
@@ -74,6 +75,15 @@ class Harness:
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
             )
         return [item["document"] for item in self.received]
+
+    def expire_items(self) -> int:
+        """Deletes the items whose TTL has passed on the emulator's clock, as DynamoDB would (moto does not)."""
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        now = self.bedrock.now().timestamp()
+        expired = [i for i in self.table_items() if "expiresAt" in i and float(i["expiresAt"]["N"]) < now]
+        for item in expired:
+            dynamodb.delete_item(TableName=self.table, Key={"pk": item["pk"], "sk": item["sk"]})
+        return len(expired)
 
     def transitions(self) -> list[tuple[str, str | None, str]]:
         return [(d["jobName"], d["previousStatus"], d["status"]) for d in self.notices()]

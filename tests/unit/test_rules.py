@@ -1,8 +1,8 @@
 from datetime import UTC, datetime, timedelta
 
-from notifier.core.jobs import DEFAULT_NOTIFY_STATUSES, JobSnapshot
 import pytest
 
+from notifier.core.jobs import DEFAULT_NOTIFY_STATUSES, JobSnapshot
 from notifier.poller.bedrock import call_limits
 from notifier.poller.rules import (
     MISSING,

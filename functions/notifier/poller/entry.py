@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -47,6 +48,7 @@ class Dependencies:
     bedrock: BedrockJobs
     store: StateStore
     publisher: NoticePublisher
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # the Lambda's clock
 
 
 _cached: dict[PollerSettings, Dependencies] = {}
@@ -198,6 +200,7 @@ def _new_poll(deps: Dependencies, settings: PollerSettings, context: LambdaConte
         region=os.environ.get("AWS_REGION", "us-east-1"),
         account_id=_account_of(context),
         deadline=Deadline(context.get_remaining_time_in_millis, settings.time_reserve),
+        clock=deps.clock,
     )
 
 
