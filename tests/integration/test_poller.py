@@ -168,9 +168,11 @@ def test_tracked_job_that_no_longer_exists_is_retired_not_retried(harness):
     job = bedrock.create_job("deleted", status="InProgress", submit_time=bedrock.now() - timedelta(hours=1))
     harness.poll()
     bedrock.delete_job(job)
+    summaries = []
     for _ in range(3):  # missed by three polls over an hour
-        harness.poll()
+        summaries.append(harness.poll())
         bedrock.advance(timedelta(minutes=30))
+    assert [summary["retired"] for summary in summaries] == [0, 0, 1]
     bedrock.calls.clear()
     harness.poll()
     assert bedrock.calls[GET] == 0

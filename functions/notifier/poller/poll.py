@@ -7,6 +7,11 @@ How a poll stays cheap and still misses nothing:
                  has run for days costs one page, not every job submitted since it started.
   departed jobs  tracked open jobs found in neither listing left the non-terminal statuses: a Get each
                  (or one listing of their submit-time window when there are many) reads where they went.
+                 Bedrock may answer a Get with a 404 for a moment, so a job is retired only after several polls
+                 over an hour missed it, and followed again when seen again; a job that ended in a status this
+                 version does not know is no longer read once it has stayed there for a while.
+Every Bedrock call is bounded by the time left, and any Bedrock error ends the run the way throttling does:
+what was recorded is kept and published.
 A notice is written into its job's item with the status change and cleared once SNS accepted it, so
 publishing is at least once whatever fails in between.
 """
