@@ -173,6 +173,8 @@ def drain_state_changes(
             try:
                 _run(new_poll(), job_arn, context)
                 outcomes[job_arn] = None
+            except InvalidEvent:
+                raise  # an ARN the poller cannot read, rejected and logged by _run: handed back like a malformed one
             except Exception as error:
                 outcomes[job_arn] = f"{type(error).__name__}: {error}"
                 logger.exception("Reading the job failed; its events go back to the queue", extra={"job_arn": job_arn})
