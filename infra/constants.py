@@ -75,6 +75,7 @@ ENV_POWERTOOLS_LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
 ATTRIBUTE_STATUS = "status"
 ATTRIBUTE_MODEL_ID = "modelId"
 ATTRIBUTE_JOB_NAME = "jobName"
+ATTRIBUTE_KIND = "kind"  # set on notices that are not transitions (a test notice)
 
 # Slack delivery: Slack allows about one message a second per channel, so a few small batches at a time.
 SLACK_BATCH_SIZE = 10

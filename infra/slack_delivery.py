@@ -16,7 +16,7 @@ from constructs import Construct
 from infra import constants as c
 from infra.config import NotifierConfig
 from infra.function import NotifierFunction
-from infra.topic import status_filter
+from infra.topic import apply_filter
 from notifier.core.settings import DEFAULT_SLACK_API_URL
 
 SNS = iam.ServicePrincipal("sns.amazonaws.com")
@@ -114,9 +114,9 @@ class SlackDelivery(Construct):
             protocol=sns.SubscriptionProtocol.SQS,
             endpoint=self.queue.queue_arn,
             raw_message_delivery=False,
-            filter_policy=status_filter(config.slack_statuses),
             dead_letter_queue=self.dead_letter_queue,
         )
+        apply_filter(self.subscription, config.slack_statuses)
         if queue_policy.policy_dependable is not None:  # SNS may deliver as soon as the subscription exists
             self.subscription.node.add_dependency(queue_policy.policy_dependable)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from aws_cdk import Stack
 from aws_cdk import aws_kms as kms
@@ -10,14 +11,29 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.constants import ATTRIBUTE_STATUS
+from infra.constants import ATTRIBUTE_KIND, ATTRIBUTE_STATUS
+from notifier.core.notice import KIND_TEST
 
 
-def status_filter(statuses: Iterable[str] | None) -> dict[str, sns.SubscriptionFilter] | None:
-    """A filter policy on the String message attribute "status" the poller sets; None: no filter."""
+def status_filter(statuses: Iterable[str] | None) -> dict[str, Any] | None:
+    """The FilterPolicy (MessageAttributes scope) of one of the stack's own subscriptions; None: no filter.
+
+    A status filter on the String attribute "status" the poller sets, or the attribute "kind" being "test": a
+    test notice (python -m tools.test_notification) reaches every email and Slack subscription of the stack,
+    whatever statuses it is limited to, and no subscriber of someone else's that filters on status.
+    """
     if statuses is None:
         return None
-    return {ATTRIBUTE_STATUS: sns.SubscriptionFilter.string_filter(allowlist=sorted(statuses))}
+    return {"$or": [{ATTRIBUTE_STATUS: sorted(statuses)}, {ATTRIBUTE_KIND: [KIND_TEST]}]}
+
+
+def apply_filter(subscription: sns.Subscription, statuses: Iterable[str] | None) -> None:
+    """Written on the L1 resource: the L2 filter_policy cannot say "$or"."""
+    policy = status_filter(statuses)
+    if policy is not None:
+        resource = subscription.node.default_child
+        assert isinstance(resource, sns.CfnSubscription)
+        resource.filter_policy = policy
 
 
 class NotificationTopic(Construct):
@@ -54,7 +70,7 @@ class NotificationTopic(Construct):
                 topic=self.topic,
                 protocol=sns.SubscriptionProtocol.EMAIL,
                 endpoint=address,
-                filter_policy=status_filter(statuses),
                 dead_letter_queue=dead_letter_queue,
             )
+            apply_filter(subscription, statuses)
             self.email_subscriptions.append(subscription)

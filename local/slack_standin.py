@@ -2,8 +2,8 @@
 
 It serves the two ways the notifier talks to Slack:
 
-- the Web API methods ``POST /api/chat.postMessage`` and ``POST /api/chat.update`` (JSON or form bodies,
-  ``Authorization: Bearer xoxb-...``), answering HTTP 200 with ``{"ok": true, ...}`` or
+- the Web API methods ``POST /api/chat.postMessage``, ``POST /api/chat.update`` and ``POST /api/auth.test``
+  (JSON or form bodies, ``Authorization: Bearer xoxb-...``), answering HTTP 200 with ``{"ok": true, ...}`` or
   ``{"ok": false, "error": "..."}`` as Slack does;
 - incoming webhooks ``POST /services/T.../B.../...`` answering ``200 ok`` or Slack's webhook errors
   (400 invalid_payload / invalid_blocks / no_text, 403 invalid_token, 404 no_service, 410 channel_is_archived).
@@ -41,6 +41,15 @@ from urllib.parse import parse_qsl, urlsplit
 DEFAULT_TOKEN = "xoxb-standin-token"
 DEFAULT_CHANNEL = "C0123456789"
 DEFAULT_WEBHOOK_PATH = "/services/T000/B000/XXXX"
+# What auth.test answers for a valid token: the bot user and workspace the token belongs to.
+STANDIN_IDENTITY = {
+    "url": "https://standin.slack.com/",
+    "team": "Stand-in",
+    "user": "bedrock-notifier",
+    "team_id": "T000",
+    "user_id": "U0STANDIN",
+    "bot_id": "B0STANDIN",
+}
 
 # Slack's documented limits for messages and the blocks the notifier uses.
 MAX_TEXT = 40_000
@@ -508,6 +517,8 @@ class SlackStandIn:
                 return {"ok": False, "error": "token_revoked"}
             if token not in self._tokens:
                 return {"ok": False, "error": "invalid_auth"}
+            if method == "auth.test":
+                return {"ok": True, **STANDIN_IDENTITY}
             if method not in ("chat.postMessage", "chat.update"):
                 return {"ok": False, "error": "unknown_method"}
             channel = str(body.get("channel") or "")
@@ -696,6 +707,8 @@ def _make_handler(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
         def _api(self, method: str, headers: Mapping[str, str], body: Any) -> None:
             if self._fault("api", method):
                 return
+            if body is None:  # no arguments at all, as for auth.test with the token in the header
+                body = {}
             if not isinstance(body, dict):
                 self._send_json(200, {"ok": False, "error": "invalid_json"})
                 return

@@ -16,6 +16,8 @@ from notifier.core.jobs import JobSnapshot, RecordCounts
 from notifier.core.timefmt import isoformat, parse_time
 
 SCHEMA_VERSION = "1"
+# The kind of a notice a person sends to check delivery; a document without kind is a transition.
+KIND_TEST = "test"
 
 
 def transition_id(job_arn: str, status: str) -> str:
