@@ -4,5 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# The release, as in pyproject.toml and CHANGELOG.md (tests/infra/test_version.py keeps the three equal).
+__version__ = "0.2.0"
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = REPO_ROOT / "functions"

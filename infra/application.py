@@ -18,6 +18,6 @@ def build(app: App, config: NotifierConfig | None = None, *, acknowledge: bool =
     config = config or load_config(app)
     stack = NotifierStack(app, config=config)
     if acknowledge:
-        nag.acknowledge(stack)
+        nag.acknowledge(stack.notifier)
     nag.add_checks(app)
     return stack

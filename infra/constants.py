@@ -32,6 +32,16 @@ OUTPUT_OPS_TOPIC_ARN = "OpsTopicArn"
 OUTPUT_DEAD_LETTER_QUEUE_URL = "DeadLetterQueueUrl"
 OUTPUT_SLACK_DEAD_LETTER_QUEUE_URL = "SlackDeadLetterQueueUrl"
 OUTPUT_STATE_CHANGE_DEAD_LETTER_QUEUE_URL = "StateChangeDeadLetterQueueUrl"
+# What docs/runbook.md's commands take: log groups for Logs Insights, queue ARNs for redrive and purge.
+OUTPUT_POLLER_FUNCTION_NAME = "PollerFunctionName"
+OUTPUT_POLLER_LOG_GROUP_NAME = "PollerLogGroupName"
+OUTPUT_POLLER_SCHEDULE_RULE_NAME = "PollerScheduleRuleName"
+OUTPUT_DEAD_LETTER_QUEUE_ARN = "DeadLetterQueueArn"
+OUTPUT_SLACK_LOG_GROUP_NAME = "SlackLogGroupName"
+OUTPUT_SLACK_QUEUE_ARN = "SlackQueueArn"
+OUTPUT_SLACK_DEAD_LETTER_QUEUE_ARN = "SlackDeadLetterQueueArn"
+OUTPUT_STATE_CHANGE_DEAD_LETTER_QUEUE_ARN = "StateChangeDeadLetterQueueArn"
+OUTPUT_VERSION = "NotifierVersion"
 
 # Alarm names are "<stack name>-<suffix>", so the key and topic policies can name them by pattern.
 ALARM_POLLER_ERRORS = "PollerErrors"

@@ -14,7 +14,7 @@ from aws_cdk import aws_lambda as lambda_
 from cdk_nag import AwsSolutionsChecks, NagPack, ServerlessChecks
 from constructs import IConstruct
 
-from infra.stack import NotifierStack
+from infra.notifier import BedrockBatchNotifier
 
 LATEST_RUNTIME_REASON = (
     "Python 3.13 is the version the code, its wheels (pip --python-version 3.13) and its tests are built for, "
@@ -56,8 +56,8 @@ def _event_source_mapping(function: lambda_.Function) -> IConstruct:
     return next(child for child in function.node.children if isinstance(child, lambda_.EventSourceMapping))
 
 
-def accepted_findings(stack: NotifierStack) -> list[Finding]:
-    poller = stack.poller
+def accepted_findings(notifier: BedrockBatchNotifier) -> list[Finding]:
+    poller = notifier.poller
     findings = [
         Finding(
             _default_policy(poller.role),
@@ -84,14 +84,14 @@ def accepted_findings(stack: NotifierStack) -> list[Finding]:
             "store each failure twice.",
         ),
         Finding(
-            stack.dead_letters.queue,
+            notifier.dead_letters.queue,
             "AwsSolutions-SQS3",
             "This queue is itself the dead-letter queue of the schedule's target, of the email subscriptions "
             "(redrive policy) and of the poller (on-failure destination); the rule only recognizes queues "
             "named in another queue's redrive policy or a function's DeadLetterConfig.",
         ),
         Finding(
-            stack.dead_letters.queue,
+            notifier.dead_letters.queue,
             "Serverless-SQSRedrivePolicy",
             "A dead-letter queue has no consumer whose failures need redriving: messages stay 14 days and the "
             "DeadLetterQueueNotEmpty alarm reports the first one.",
@@ -103,14 +103,14 @@ def accepted_findings(stack: NotifierStack) -> list[Finding]:
             "state-change event that keeps failing moves to the fast-path queue's redrive DLQ, which is alarmed.",
         ),
         Finding(
-            stack.fast_path.dead_letter_queue,
+            notifier.fast_path.dead_letter_queue,
             "Serverless-SQSRedrivePolicy",
             "The fast path's DLQ is the end of the line: the scheduled poll covers the jobs its events name, "
             "messages stay 14 days for inspection, and the StateChangeDeadLetterQueueNotEmpty alarm reports the "
             "first one.",
         ),
     ]
-    slack = stack.slack
+    slack = notifier.slack
     if slack is not None:
         findings += [
             Finding(_default_policy(slack.role), "AwsSolutions-IAM5[Resource::*]", XRAY_REASON),
@@ -136,7 +136,7 @@ def accepted_findings(stack: NotifierStack) -> list[Finding]:
                 "once Slack works again, and the SlackDeadLetterQueueNotEmpty alarm reports the first one.",
             ),
         ]
-        if not stack.config.uses_existing_slack_secret:
+        if not notifier.config.uses_existing_slack_secret:
             findings.append(
                 Finding(
                     slack.secret,
@@ -149,6 +149,7 @@ def accepted_findings(stack: NotifierStack) -> list[Finding]:
     return findings
 
 
-def acknowledge(stack: NotifierStack) -> None:
-    for finding in accepted_findings(stack):
+def acknowledge(notifier: BedrockBatchNotifier) -> None:
+    """Also for a notifier in a user's own stack: its accepted findings, acknowledged where they are."""
+    for finding in accepted_findings(notifier):
         Validations.of(finding.construct).acknowledge(Acknowledgment(id=finding.rule_id, reason=finding.reason))

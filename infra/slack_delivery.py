@@ -21,14 +21,14 @@ from notifier.core.settings import DEFAULT_SLACK_API_URL
 
 SNS = iam.ServicePrincipal("sns.amazonaws.com")
 SLACK_TABLE_ACTIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
-SECRET_EXAMPLE = '{"webhookUrl":"https://hooks.slack.com/services/..."}'  # noqa: S105 (a placeholder shown in the command)
+SECRET_FILE = "slack-secret.json"  # noqa: S105 (a file name, read by the AWS CLI: the value stays out of shell history)
 
 
 def put_secret_command(secret_arn: str) -> str:
-    """The line that stores the Slack credentials; a bot token is stored as {"botToken": ..., "channel": ...}."""
+    """The line that stores the Slack credentials from a file (docs/slack.md says what goes in it)."""
     return (
         f"aws secretsmanager put-secret-value --region {Aws.REGION} --secret-id {secret_arn}"
-        f" --secret-string '{SECRET_EXAMPLE}'"
+        f" --secret-string file://{SECRET_FILE}"
     )
 
 

@@ -1,21 +1,14 @@
-"""The stack: composes one construct per concern and exposes the outputs scripts and people need."""
+"""The stack: the notifier construct, and the outputs scripts and people need."""
 
 from __future__ import annotations
 
-from aws_cdk import Aws, CfnOutput, RemovalPolicy, Stack, Tags
+from aws_cdk import Aws, CfnOutput, Stack
 from constructs import Construct
 
+from infra import __version__
 from infra import constants as c
-from infra.bundling import function_code
 from infra.config import NotifierConfig
-from infra.dead_letters import DeadLetters
-from infra.encryption import MessagingKey
-from infra.fast_path import FastPath
-from infra.monitoring import Monitoring
-from infra.poller import Poller
-from infra.slack_delivery import SlackDelivery
-from infra.state_table import StateTable
-from infra.topic import NotificationTopic
+from infra.notifier import BedrockBatchNotifier
 
 
 class NotifierStack(Stack):
@@ -28,67 +21,18 @@ class NotifierStack(Stack):
             stack_name=config.stack_name,
             description="Notifications for Amazon Bedrock batch inference jobs (email, Slack, SNS)",
         )
+        # "Default": CDK leaves this id out of logical ids, so the resources keep the ids they had when the
+        # stack held them directly (an upgrade must not replace the table, the key or the subscriptions).
+        self.notifier = BedrockBatchNotifier(self, "Default", config=config)
         self.config = config
-        removal_policy = RemovalPolicy.DESTROY if config.destroy_on_delete else RemovalPolicy.RETAIN
-        code = function_code()
-
-        self.key = MessagingKey(self, c.KEY_ID, removal_policy=removal_policy).key
-        self.dead_letters = DeadLetters(self, c.DEAD_LETTERS_ID)
-        self.state_table = StateTable(self, c.STATE_TABLE_ID, retain=not config.destroy_on_delete)
-        self.notifications = NotificationTopic(
-            self,
-            c.TOPIC_ID,
-            key=self.key,
-            topic_name=f"{config.stack_name}-notifications",
-            display_name="Bedrock batch jobs",
-            emails=[(e.address, config.email_filter(e)) for e in config.emails],
-            dead_letter_queue=self.dead_letters.queue,
-        )
-        self.poller = Poller(
-            self,
-            c.POLLER_ID,
-            config=config,
-            code=code,
-            table=self.state_table.table,
-            topic=self.notifications.topic,
-            topic_key=self.key,
-            dead_letter_queue=self.dead_letters.queue,
-            removal_policy=removal_policy,
-        )
-        self.fast_path = FastPath(
-            self,
-            c.FAST_PATH_ID,
-            config=config,
-            poller=self.poller.function,
-            dead_letter_queue=self.dead_letters.queue,
-        )
-        self.slack = (
-            SlackDelivery(
-                self,
-                c.SLACK_ID,
-                config=config,
-                code=code,
-                table=self.state_table.table,
-                topic=self.notifications.topic,
-                topic_arn_literal=self.notifications.topic_arn_literal,
-                key=self.key,
-                removal_policy=removal_policy,
-            )
-            if config.slack
-            else None
-        )
-        self.monitoring = Monitoring(
-            self,
-            c.MONITORING_ID,
-            config=config,
-            key=self.key,
-            poller=self.poller.function,
-            topic=self.notifications.topic,
-            dead_letter_queue=self.dead_letters.queue,
-            fast_path=self.fast_path,
-            slack=self.slack,
-        )
-        Tags.of(self).add("project", c.PROJECT_TAG)
+        self.key = self.notifier.key
+        self.dead_letters = self.notifier.dead_letters
+        self.state_table = self.notifier.state_table
+        self.notifications = self.notifier.notifications
+        self.poller = self.notifier.poller
+        self.fast_path = self.notifier.fast_path
+        self.slack = self.notifier.slack
+        self.monitoring = self.notifier.monitoring
         self._outputs()
 
     def _outputs(self) -> None:
@@ -108,17 +52,41 @@ class NotifierStack(Stack):
                 "Dropped polls and undeliverable emails",
                 self.dead_letters.queue.queue_url,
             ),
+            c.OUTPUT_DEAD_LETTER_QUEUE_ARN: (
+                "Dropped polls and undeliverable emails (inspect and purge; not redriven)",
+                self.dead_letters.queue.queue_arn,
+            ),
+            c.OUTPUT_POLLER_FUNCTION_NAME: ("The poller (invoke it to poll now)", self.poller.function.function_name),
+            c.OUTPUT_POLLER_LOG_GROUP_NAME: ("The poller's logs", self.poller.handler.log_group.log_group_name),
+            c.OUTPUT_POLLER_SCHEDULE_RULE_NAME: ("The poller's schedule", self.poller.rule.rule_name),
+            c.OUTPUT_VERSION: ("Version of the notifier deployed", __version__),
         }
         outputs[c.OUTPUT_STATE_CHANGE_DEAD_LETTER_QUEUE_URL] = (
             "Bedrock state-change events the poller could not handle",
             self.fast_path.dead_letter_queue.queue_url,
         )
+        outputs[c.OUTPUT_STATE_CHANGE_DEAD_LETTER_QUEUE_ARN] = (
+            "Bedrock state-change events the poller could not handle (the scheduled poll covers their jobs)",
+            self.fast_path.dead_letter_queue.queue_arn,
+        )
         if self.slack is not None:
             outputs[c.OUTPUT_SLACK_SECRET_ARN] = ("Slack credentials (JSON)", self.slack.secret.secret_arn)
-            outputs[c.OUTPUT_SLACK_SECRET_COMMAND] = ("Stores the Slack webhook URL", self.slack.put_secret_command)
+            outputs[c.OUTPUT_SLACK_SECRET_COMMAND] = (
+                "Stores the Slack credentials from slack-secret.json",
+                self.slack.put_secret_command,
+            )
             outputs[c.OUTPUT_SLACK_DEAD_LETTER_QUEUE_URL] = (
                 "Slack messages that failed five times",
                 self.slack.dead_letter_queue.queue_url,
+            )
+            outputs[c.OUTPUT_SLACK_DEAD_LETTER_QUEUE_ARN] = (
+                "Slack messages that failed five times (redrive them to the Slack queue)",
+                self.slack.dead_letter_queue.queue_arn,
+            )
+            outputs[c.OUTPUT_SLACK_QUEUE_ARN] = ("The Slack function's queue", self.slack.queue.queue_arn)
+            outputs[c.OUTPUT_SLACK_LOG_GROUP_NAME] = (
+                "The Slack function's logs",
+                self.slack.handler.log_group.log_group_name,
             )
         for output_id, (description, value) in outputs.items():
             CfnOutput(self, output_id, description=description, value=value)

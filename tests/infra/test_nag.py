@@ -57,7 +57,7 @@ def test_the_acknowledged_findings_are_exactly_the_findings(
 ) -> None:
     """A new finding fails here (and the synth); so does an acknowledgement that no longer matches anything."""
     stack = unacknowledged(notifier, overrides)
-    accepted = nag.accepted_findings(stack)
+    accepted = nag.accepted_findings(stack.notifier)
     raw = findings(stack)
 
     def covers(finding: nag.Finding, rule_id: str, path: str) -> bool:
@@ -86,7 +86,7 @@ def test_an_unacknowledged_error_fails_the_synth() -> None:
 def test_each_acknowledgement_says_why() -> None:
     stack = unacknowledged(FULL)
 
-    for finding in nag.accepted_findings(stack):
+    for finding in nag.accepted_findings(stack.notifier):
         assert len(finding.reason) >= 80, finding.rule_id
         assert not finding.reason.lower().startswith(("ok", "fine", "needed", "required")), finding.rule_id
 
@@ -94,7 +94,8 @@ def test_each_acknowledgement_says_why() -> None:
 def test_the_acknowledged_rules(full_synth: Synth) -> None:
     """The whole list, so a change to it shows in review."""
     accepted = sorted(
-        (f.rule_id, f.path.removeprefix("BedrockBatchNotifier/")) for f in nag.accepted_findings(full_synth.stack)
+        (f.rule_id, f.path.removeprefix("BedrockBatchNotifier/Default/"))
+        for f in nag.accepted_findings(full_synth.stack.notifier)
     )
 
     assert accepted == sorted(

@@ -578,11 +578,20 @@ def test_outputs_have_stable_ids(default_synth: Synth, full_synth: Synth) -> Non
         "DashboardUrl",
         "DeadLetterQueueUrl",
         "StateChangeDeadLetterQueueUrl",
+        "StateChangeDeadLetterQueueArn",
+        "DeadLetterQueueArn",
+        "PollerFunctionName",
+        "PollerLogGroupName",
+        "PollerScheduleRuleName",
+        "NotifierVersion",
     }
     assert set(full_synth.json["Outputs"]) == set(default_synth.json["Outputs"]) | {
         "SlackSecretArn",
         "SlackSecretPutCommand",
         "SlackDeadLetterQueueUrl",
+        "SlackDeadLetterQueueArn",
+        "SlackQueueArn",
+        "SlackLogGroupName",
     }
     outputs = full_synth.json["Outputs"]
     stack = full_synth.stack
@@ -590,6 +599,20 @@ def test_outputs_have_stable_ids(default_synth: Synth, full_synth: Synth) -> Non
     assert outputs["StateTableName"]["Value"] == ref(full_synth.logical_id(stack.state_table.table))
     assert outputs["OpsTopicArn"]["Value"] == ref(full_synth.logical_id(stack.monitoring.ops_topic))
     assert outputs["SlackSecretArn"]["Value"] == ref(full_synth.logical_id(stack.slack.secret))
+
+
+def test_the_runbooks_outputs_name_the_log_groups_queues_function_and_schedule(full_synth: Synth) -> None:
+    outputs = {key: output["Value"] for key, output in full_synth.json["Outputs"].items()}
+    stack = full_synth.stack
+
+    assert outputs["PollerLogGroupName"] == ref(full_synth.logical_id(stack.poller.handler.log_group))
+    assert outputs["SlackLogGroupName"] == ref(full_synth.logical_id(stack.slack.handler.log_group))
+    assert outputs["DeadLetterQueueArn"] == arn(full_synth.logical_id(stack.dead_letters.queue))
+    assert outputs["SlackDeadLetterQueueArn"] == arn(full_synth.logical_id(stack.slack.dead_letter_queue))
+    assert outputs["SlackQueueArn"] == arn(full_synth.logical_id(stack.slack.queue))
+    assert outputs["PollerFunctionName"] == ref(full_synth.logical_id(stack.poller.function))
+    assert outputs["PollerScheduleRuleName"] == ref(full_synth.logical_id(stack.poller.rule))
+    assert outputs["StateChangeDeadLetterQueueArn"] == arn(full_synth.logical_id(stack.fast_path.dead_letter_queue))
 
 
 def test_the_put_secret_value_line(full_synth: Synth) -> None:
@@ -603,7 +626,7 @@ def test_the_put_secret_value_line(full_synth: Synth) -> None:
                 ref("AWS::Region"),
                 " --secret-id ",
                 secret,
-                ' --secret-string \'{"webhookUrl":"https://hooks.slack.com/services/..."}\'',
+                " --secret-string file://slack-secret.json",  # from a file: the value stays out of shell history
             ],
         ]
     }
