@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-# The release, as in pyproject.toml and CHANGELOG.md (tests/infra/test_version.py keeps the three equal).
+# The release, as in pyproject.toml and CHANGELOG.md and the NotifierVersion output (tests/infra/test_library.py keeps them equal).
 __version__ = "0.2.0"
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -1,7 +1,2 @@
 """Commands to run against a deployed stack with your own AWS credentials (`make test-notification`,
-`make check-slack`): one module per service they talk to, one per command.
-
-Importing this package puts functions/, home of the notifier package, on the path (through infra).
-"""
-
-import infra  # noqa: F401
+`make check-slack`): one module per service they talk to, one per command."""

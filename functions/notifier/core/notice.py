@@ -51,6 +51,7 @@ class Notice:
     output_s3_uri: str | None
     console_url: str
     detected_at: datetime
+    kind: str | None = None  # None: a transition; KIND_TEST: a person checking delivery (tools.test_notification)
 
     @classmethod
     def for_transition(
@@ -76,8 +77,12 @@ class Notice:
             detected_at=detected_at,
         )
 
+    @property
+    def is_test(self) -> bool:
+        return self.kind == KIND_TEST
+
     def to_document(self) -> dict[str, Any]:
-        return {
+        document = {
             "schemaVersion": SCHEMA_VERSION,
             "transitionId": self.transition_id,
             "jobArn": self.job_arn,
@@ -97,6 +102,9 @@ class Notice:
             "consoleUrl": self.console_url,
             "detectedAt": isoformat(self.detected_at),
         }
+        if self.kind is not None:  # a transition's document has no kind (the schema's rule)
+            document["kind"] = self.kind
+        return document
 
     @classmethod
     def from_document(cls, doc: Any) -> Notice:
@@ -136,6 +144,7 @@ class Notice:
             output_s3_uri=_optional_text(doc, "outputS3Uri"),
             console_url=_optional_text(doc, "consoleUrl") or "",
             detected_at=detected_at or submit_time,
+            kind=_optional_text(doc, "kind"),
         )
 
 

@@ -52,6 +52,7 @@ STATUS_STYLES: dict[str, StatusStyle] = {
     "Stopped": StatusStyle(":no_entry_sign:", "#616061"),
     "Expired": StatusStyle(":alarm_clock:", "#E01E5A"),
 }
+TEST_COLOR = "#7B61FF"  # a colour no status has
 # A status Bedrock adds later still renders, just without a specific look.
 UNKNOWN_STATUS_STYLE = StatusStyle(":grey_question:", "#9E9E9E")
 
@@ -265,5 +266,36 @@ def thread_reply_message(notice: Notice) -> SlackMessage:
             _failure(notice),
             _output(notice) if notice.status in TERMINAL_STATUSES else None,
             {"type": "context", "elements": [_mrkdwn(f"Detected {slack_date(notice.detected_at)}", MAX_FIELD_TEXT)]},
+        ],
+    )
+
+
+def delivery_test_message(notice: Notice) -> SlackMessage:
+    """A test notice (kind "test"): one standalone message nobody can take for a job's status."""
+    sent = slack_date(notice.detected_at)
+    lines = [
+        ":test_tube: *TEST*: the Bedrock batch notifier reaches this channel. No batch job changed status.",
+        escape(notice.message or ""),
+    ]
+    return SlackMessage(
+        text=":test_tube: TEST: Bedrock batch notifier test notification",
+        attachments=[
+            {
+                "color": TEST_COLOR,
+                "fallback": "TEST: Bedrock batch notifier test notification",
+                "blocks": [
+                    _section("\n".join(line for line in lines if line)),
+                    {
+                        "type": "context",
+                        "elements": [
+                            _mrkdwn(
+                                f"Sent {sent} · {escape(notice.account_id)} ({escape(notice.region)}) · "
+                                f"transition id `{escape(notice.transition_id)}`",
+                                MAX_FIELD_TEXT,
+                            )
+                        ],
+                    },
+                ],
+            }
         ],
     )

@@ -10,7 +10,7 @@ from typing import Any
 from notifier.core.jobs import TERMINAL_STATUSES
 from notifier.core.notice import Notice
 from notifier.core.timefmt import isoformat
-from notifier.slack.blocks import job_summary_message, thread_reply_message
+from notifier.slack.blocks import delivery_test_message, job_summary_message, thread_reply_message
 from notifier.slack.clients import BotClient
 from notifier.slack.failures import PARENT_GONE_ERRORS, PermanentSlackFailure, RetryableSlackFailure, SlackFailure
 from notifier.slack.message_store import ParentMessage, SlackMessageStore
@@ -66,6 +66,10 @@ class BotMode:
         self._claim_wait = claim_wait or ClaimWait()
 
     def deliver(self, notice: Notice) -> dict[str, Any]:
+        if notice.is_test:  # no job behind it: a message of its own, nothing in the message store
+            ts = self._client.post(self._channel, delivery_test_message(notice))
+            self._on_sent()
+            return {"mode": self.name, "ts": ts, "created": True, "replied": False}
         parent = self._store.load(notice.job_arn, self._channel)
         created = False
         if parent is None or parent.ts is None:

@@ -1,4 +1,4 @@
-"""Webhook mode: one Slack message per transition."""
+"""Webhook mode: one Slack message per transition (or test notice)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from notifier.core.notice import Notice
-from notifier.slack.blocks import transition_message
+from notifier.slack.blocks import delivery_test_message, transition_message
 from notifier.slack.clients import WebhookSender
 
 
@@ -20,6 +20,6 @@ class WebhookMode:
         self._on_sent = on_sent
 
     def deliver(self, notice: Notice) -> dict[str, Any]:
-        self._sender.send(transition_message(notice))
+        self._sender.send(delivery_test_message(notice) if notice.is_test else transition_message(notice))
         self._on_sent()
         return {"mode": self.name}
