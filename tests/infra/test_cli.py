@@ -33,6 +33,7 @@ def cdk_synth(output: Path, *arguments: str) -> subprocess.CompletedProcess[str]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "PYTEST_", "CDK_"))}
     env.update(
         JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION="1",
+        JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
         CDK_DISABLE_CLI_TELEMETRY="true",
         CDK_DOCKER=str(output.parent / "no-docker-here"),
         AWS_EC2_METADATA_DISABLED="true",
