@@ -13,7 +13,7 @@ from botocore.stub import Stubber
 
 from infra.topic import status_filter
 from notifier.core.notice import Notice
-from tests.fixtures.aws import ACCOUNT_ID, REGION
+from tests.fixtures.aws import ACCOUNT_ID, REGION, SessionWith
 from tools.test_notice import build_test_notice, publish_request
 from tools.test_notification import main
 
@@ -121,21 +121,6 @@ def test_the_email_rendering_and_subject_say_it_is_a_test() -> None:
         "modelId": "none (test notification)",
         "jobName": "notifier-test-notification",
     }
-
-
-class SessionWith:
-    """A session whose clients of the given services are these (stubbed) ones; others are real."""
-
-    def __init__(self, **clients: Any) -> None:
-        self._clients = clients
-        self._session = boto3.Session(region_name=REGION)
-
-    @property
-    def region_name(self) -> str:
-        return REGION
-
-    def client(self, service: str, **kwargs: Any) -> Any:
-        return self._clients.get(service) or self._session.client(service, **kwargs)
 
 
 @pytest.mark.parametrize(

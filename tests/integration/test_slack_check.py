@@ -7,9 +7,10 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 
 from local.slack_standin import DEFAULT_CHANNEL, DEFAULT_TOKEN, DEFAULT_WEBHOOK_PATH, SlackStandIn
-from tests.fixtures.aws import REGION
+from tests.fixtures.aws import REGION, SessionWith
 from tools.check_slack import main
 
 STACK = "BedrockBatchNotifier"
@@ -221,3 +222,25 @@ def test_slack_unreachable(check: Check) -> None:
     unreachable = "http://127.0.0.1:9/services/T000/B000/XXXX"  # the discard port: nothing listens
 
     expect_problem(check("--secret-id", put_secret({"webhookUrl": unreachable})), "cannot reach Slack at 127.0.0.1")
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        ("AccessDeniedException", "permission denied (AccessDeniedException): your credentials may not call "
+         "secretsmanager:GetSecretValue on team/slack"),
+        ("DecryptionFailure", "secret team/slack cannot be decrypted: your credentials need kms:Decrypt"),
+    ],
+)  # fmt: skip
+def test_a_secret_the_caller_may_not_read(
+    aws: str, capsys: pytest.CaptureFixture[str], code: str, expected: str
+) -> None:
+    secrets = boto3.client("secretsmanager", region_name=REGION)
+    stubber = Stubber(secrets)
+    stubber.add_client_error("get_secret_value", service_error_code=code, http_status_code=400)
+    with stubber:
+        result = main(["--secret-id", "team/slack"], session=SessionWith(secretsmanager=secrets))
+
+    out, err = capsys.readouterr()
+    expect_problem((result, out, err), expected)
+    stubber.assert_no_pending_responses()
