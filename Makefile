@@ -41,13 +41,14 @@ endif
 endif
 endif
 
-.PHONY: help setup node-check test lint typecheck pytest demo bench preview synth deploy destroy clean lock \
+.PHONY: help setup node-check test lint typecheck pytest demo bench soak preview synth deploy destroy clean lock \
 	test-notification check-slack
 
 help:
 	@echo "make demo      run the notifier end to end on a local sandbox (no AWS account needed)"
 	@echo "make test      lint, type-check and run the whole test suite"
 	@echo "make bench     poller benchmark against the local emulator"
+	@echo "make soak      2,000 jobs over a simulated week with faults everywhere, then checks (ARGS=...)"
 	@echo "make preview   read-only: what the notifier would send about your real jobs (ARGS=...)"
 	@echo "make synth     synthesize the CloudFormation template (offline)"
 	@echo "make lock      re-resolve requirements/runtime.txt for Lambda into requirements/runtime-lock.txt"
@@ -86,7 +87,7 @@ typecheck: $(PY_STAMP)
 	$(BIN)/mypy
 
 pytest: setup
-	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test: lint typecheck pytest
 
@@ -100,6 +101,10 @@ bench: $(PY_STAMP)
 # The asset is compiled to bytecode by a Python 3.13 found on this machine; NOTIFIER_BYTECODE_PYTHON names another.
 lock: $(PY_STAMP)
 	$(BIN)/python -m infra.lock
+
+# The long soak; a short one runs in `make test` (tests/soak).
+soak: $(PY_STAMP)
+	$(BIN)/python -m local.soak $(ARGS)
 
 synth: setup
 	npx cdk synth --quiet

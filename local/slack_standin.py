@@ -27,6 +27,7 @@ endpoints under ``/_standin/`` (requests, channels/{id}/messages, faults, reset)
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import re
 import signal
@@ -470,6 +471,11 @@ class SlackStandIn:
                 if message.reply_broadcast:
                     top_level.append(view[message.ts])
         return top_level
+
+    def stored_messages(self, channel: str = DEFAULT_CHANNEL) -> list[StoredMessage]:
+        """Every message of the channel as stored, in the order posted, with its metadata (copies)."""
+        with self._lock:
+            return [copy.deepcopy(message) for message in self._messages if message.channel == channel]
 
     def thread(self, channel: str, ts: str) -> list[ChannelMessage]:
         for message in self.channel_messages(channel):

@@ -1,0 +1,62 @@
+"""The short soak: the real functions through faults at every boundary, then the soak's checks, one test each.
+
+`make soak` runs the long version (2,000 jobs over a simulated week); this one runs inside `make test`.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from local import soak
+from local.soak import SoakOptions, SoakResult, render, run_soak
+
+SHORT = SoakOptions(jobs=60, days=0.5, seed=11)
+
+# One soak run serves every check below, so they stay on one xdist worker.
+pytestmark = pytest.mark.xdist_group("soak")
+
+
+@pytest.fixture(scope="module")
+def result() -> SoakResult:
+    outcome = run_soak(SHORT)
+    print(render(outcome))
+    return outcome
+
+
+def assert_check(result: SoakResult, name: str) -> None:
+    check = result.check(name)
+    assert check.passed, f"{name}: {check.detail}"
+
+
+def test_the_soak_injects_faults_of_every_kind_it_plans(result: SoakResult) -> None:
+    assert sum(result.faults.values()) > 0
+    assert result.figures["transitionsChecked"] > 0
+    assert result.figures["finalStatuses"] > 0
+
+
+def test_every_observable_transition_reaches_sns(result: SoakResult) -> None:
+    assert_check(result, soak.CHECK_SNS)
+
+
+def test_every_final_status_reaches_email_exactly_once(result: SoakResult) -> None:
+    assert_check(result, soak.CHECK_EMAIL)
+
+
+def test_every_final_status_reaches_slack_exactly_once(result: SoakResult) -> None:
+    assert_check(result, soak.CHECK_SLACK)
+
+
+def test_the_dlq_holds_only_permanent_error_cases(result: SoakResult) -> None:
+    assert_check(result, soak.CHECK_DLQ)
+
+
+def test_email_never_receives_more_than_ten_a_second(result: SoakResult) -> None:
+    assert_check(result, soak.CHECK_EMAIL_RATE)
+
+
+def test_no_job_state_ever_regresses(result: SoakResult) -> None:
+    assert_check(result, soak.CHECK_REGRESSION)
+
+
+def test_bedrock_calls_per_idle_poll_do_not_grow(result: SoakResult) -> None:
+    assert_check(result, soak.CHECK_IDLE_COST)
