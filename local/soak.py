@@ -153,7 +153,7 @@ class Slot:
         self.calls = 0
         self.bedrock_calls = 0
         self.last: CallRecord | None = None
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), _proxy_handler(self))
+        self.server = _ProxyServer(("127.0.0.1", 0), _proxy_handler(self))
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, name=f"proxy-{name}", daemon=True).start()
@@ -174,6 +174,13 @@ class Slot:
     def stop(self) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class _ProxyServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # the worker was killed while its call was answered
+        super().handle_error(request, client_address)
 
 
 _local = threading.local()
@@ -677,6 +684,8 @@ class Soak:
             self._count("DynamoDB throttling")
             return _dynamodb_error("ProvisionedThroughputExceededException", 400)
         answer = _forward(self.servers.moto_url, method, path, headers, body)
+        if answer[0] == 400 and b"ConditionalCheckFailed" in answer[2]:
+            self._count("DynamoDB conditional write refused (observed: overlap or a retried write)")
         writes = ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem")
         if operation in writes and answer[0] == 200 and slot.chance("ddb-lost", faults.dynamodb_lost_answer):
             self._count("DynamoDB write applied, answer lost (500)")
@@ -1068,6 +1077,14 @@ class Soak:
         for slot in self.slots.values():
             slot.stop()
 
+    def trace(self, arn: str) -> str:
+        """A failing job's story: its statuses on Bedrock and the faults injected while it ran."""
+        plan = self.by_arn[arn]
+        begin, end = plan.history[0][0].timestamp() - 600, plan.history[-1][0].timestamp() + 3600
+        faults = Counter(kind for moment, kind in self.fault_log if begin <= moment <= end)
+        statuses = ", ".join(f"{status}@{when:%d %H:%M}" for when, status in plan.history)
+        return f"{plan.name} ({arn}): {statuses}; faults meanwhile: {dict(faults)}"
+
     # -- the checks --------------------------------------------------------------------------------------------------
 
     def evaluate(self, start: datetime, end_of_week: datetime) -> SoakResult:
@@ -1223,6 +1240,9 @@ class Soak:
         )
 
         duplicates = sum(count - 1 for count in published.values() if count > 1)
+        failing = [arn for arn, _ in missing] + email_missing + email_extra + slack_missing + slack_extra
+        failing += [arn for arn, _ in regressions]
+        traces = [self.trace(arn) for arn in dict.fromkeys(failing)][:8]
         figures = {
             "jobs": len(self.plans),
             "polls": len(self.polls),
@@ -1240,6 +1260,7 @@ class Soak:
             "visibilityChanges": self.visibility_changes,
             "pollerErrors": dict(self.poller_failures.most_common(8)),
             "requests": {f"{k[0]} {k[1]}": v for k, v in self.requests.most_common(30)},
+            "traces": traces,
             "simulatedDays": round((self.polls[-1].at - start) / day, 2),
         }
         return SoakResult(self.options, checks, Counter(self.faults), figures)
@@ -1358,7 +1379,7 @@ def soak_cloud(seed: int) -> Iterator[tuple[Servers, Resources, SimClock]]:
     """moto, the emulator on a simulated clock and the Slack stand-in, with the stack's resources."""
     start = datetime(2026, 12, 1, 8, 0, tzinfo=UTC) + timedelta(days=seed % 7)
     clock = SimClock(start)
-    emulator = BedrockEmulator(clock=clock.now, stop_after_reads=None)
+    emulator = BedrockEmulator(clock=clock.now, stop_after_reads=None, seed=seed)
     emulator.soak_clock = clock  # type: ignore[attr-defined]
     servers = start_servers(emulator)
     try:
@@ -1392,7 +1413,10 @@ def render(result: SoakResult) -> str:
     lines += ["", "  faults injected (fired):"]
     for kind, count in sorted(result.faults.items()):
         lines.append(f"    {count:>6}  {kind}")
-    lines += ["", "  figures: " + json.dumps(result.figures, sort_keys=True)]
+    figures = {name: value for name, value in result.figures.items() if name != "traces"}
+    lines += ["", "  figures: " + json.dumps(figures, sort_keys=True)]
+    if result.figures.get("traces"):
+        lines += ["", "  failing jobs:", *(f"    {trace}" for trace in result.figures["traces"])]
     return "\n".join(lines)
 
 
