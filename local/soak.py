@@ -54,7 +54,6 @@ from typing import Any
 
 import boto3
 
-# infra comes first: importing it puts functions/ (the Lambda bundle's root, home of `notifier`) on the path.
 import infra
 from infra import constants as stack
 from infra.config import NotifierConfig

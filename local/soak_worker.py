@@ -137,8 +137,6 @@ def main() -> None:
     sys.stdout = os.fdopen(1, "w", buffering=1)
     sys.stderr = os.fdopen(2, "w", buffering=1)
     install_clock()
-    import infra  # noqa: F401  puts the functions' package on the path, as the Lambda bundle's root
-
     if which == "poller":
         from notifier.poller import handler
     else:
