@@ -439,9 +439,15 @@ def plan_jobs(rng: random.Random, count: int, start: datetime, days: float) -> l
     span = days * 86400
     burst_at = rng.uniform(0.2, 0.6) * span
     latest_end = start + timedelta(seconds=span) + timedelta(hours=2)
+
+    def chosen(share: float) -> set[int]:
+        return set(rng.sample(range(count), k=min(count, max(1, round(count * share)))))
+
+    # Each kind of job is there at least once, however short the run.
+    baselines, poisoned, unknown = chosen(BASELINE_SHARE), chosen(POISON_SHARE), chosen(UNKNOWN_SHARE)
     plans = []
     for index in range(count):
-        baseline = rng.random() < BASELINE_SHARE
+        baseline = index in baselines
         if baseline:
             submit = start - timedelta(hours=rng.uniform(1, 72))
         elif rng.random() < BURST_SHARE:
@@ -463,16 +469,16 @@ def plan_jobs(rng: random.Random, count: int, start: datetime, days: float) -> l
                 steps.append(("Failed", low, high))
             elif ending < 0.93:
                 steps += [("Stopping", low, high), ("Stopped", 60, 600)]
-            elif ending < 1 - UNKNOWN_SHARE:
-                steps.append(("Expired", low, high))
             else:
-                steps.append((UNKNOWN_FINAL_STATUS, low, high))
+                steps.append(("Expired", low, high))
+        if index in unknown:
+            steps[-1] = (UNKNOWN_FINAL_STATUS, *steps[-1][1:])
         at = submit
         path: list[tuple[datetime, str]] = []
         for status, shortest, longest in steps:
             at = min(at + timedelta(seconds=rng.uniform(shortest, longest)), latest_end)
             path.append((at, status))
-        poison = not baseline and rng.random() < POISON_SHARE
+        poison = not baseline and index in poisoned
         plans.append(JobPlan(f"soak-{index:05d}", submit, path, baseline=baseline, poison=poison))
     return plans
 
@@ -583,6 +589,8 @@ class Soak:
         self.visibility_changes = 0
         self.requests: Counter[tuple[str, str]] = Counter()
         self.fault_log: list[tuple[float, str]] = []
+        self.round_deck: list[str] = []
+        self.slack_deck: list[str] = []
 
     # -- environment -------------------------------------------------------------------------------------------------
 
@@ -841,7 +849,7 @@ class Soak:
             return {"poller": poller}, extras
         extras["faulty"] = True
         rng = self.rng
-        for kind in rng.sample(ROUND_FAULTS, k=rng.choice((1, 1, 2, 3))):
+        for kind in self._deal(self.round_deck, ROUND_FAULTS, rng.choice((1, 1, 2, 3))):
             if kind == "bedrock-throttle":
                 emulator.fail_next(rng.choice((LIST, GET, "*")), rng.randint(1, 8), "ThrottlingException")
             elif kind == "bedrock-5xx":
@@ -886,7 +894,7 @@ class Soak:
         timeout = float(self.config.slack_timeout_seconds)
         if settling or self.rng.random() >= FAULT_ROUND_SHARE:
             return faults, timeout
-        kind = self.rng.choice(SLACK_FAULTS)
+        (kind,) = self._deal(self.slack_deck, SLACK_FAULTS, 1)
         if kind == "kill":
             faults.kill_at = self.rng.randint(1, 20)
         elif kind == "timeout":
@@ -902,6 +910,17 @@ class Soak:
         elif kind == "permanent":
             faults.slack_permanent = 0.2
         return faults, timeout
+
+    def _deal(self, deck: list[str], kinds: tuple[str, ...], count: int) -> list[str]:
+        """The next kinds from a shuffled deck of every kind, so a short run still gets each one."""
+        dealt: list[str] = []
+        while len(dealt) < count:
+            if not deck:
+                deck.extend(self.rng.sample(kinds, k=len(kinds)))
+            kind = deck.pop()
+            if kind not in dealt:
+                dealt.append(kind)
+        return dealt
 
     # -- one round -------------------------------------------------------------------------------------------------
 
