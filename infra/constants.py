@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from notifier.core import redelivery
+
 DEFAULT_STACK_NAME = "BedrockBatchNotifier"
 CONTEXT_KEY = "notifier"
 PROJECT_TAG = "bedrock-batch-notifier"
@@ -90,7 +92,9 @@ ATTRIBUTE_KIND = "kind"  # set on notices that are not transitions (a test notic
 # Slack delivery: Slack allows about one message a second per channel, so a few small batches at a time.
 SLACK_BATCH_SIZE = 10
 SLACK_MAX_CONCURRENCY = 2  # the lowest value an SQS event source accepts
-SLACK_MAX_RECEIVE_COUNT = 5
+# Sized with the Slack function's redelivery delays (2 s doubling to 15 min): 33 receives span at least six hours
+# of Slack answering 429 or 5xx before a message reaches the DLQ. Permanent failures go there at once.
+SLACK_MAX_RECEIVE_COUNT = redelivery.MAX_RECEIVE_COUNT
 # AWS's guidance for SQS event sources: visibility timeout at least six times the function timeout.
 SLACK_VISIBILITY_FACTOR = 6
 DEAD_LETTER_RETENTION_DAYS = 14  # the longest SQS keeps a message

@@ -14,6 +14,7 @@ from aws_cdk import aws_lambda as lambda_
 from cdk_nag import AwsSolutionsChecks, NagPack, ServerlessChecks
 from constructs import IConstruct
 
+from infra import constants as c
 from infra.notifier import BedrockBatchNotifier
 
 LATEST_RUNTIME_REASON = (
@@ -120,8 +121,9 @@ def accepted_findings(notifier: BedrockBatchNotifier) -> list[Finding]:
                 slack.function,
                 "Serverless-LambdaDLQ",
                 "The function is invoked only by its SQS event source mapping, synchronously; a function DLQ "
-                "applies to asynchronous invocations. Failed messages reach the Slack DLQ through the queue's "
-                "redrive policy (maxReceiveCount 5).",
+                "applies to asynchronous invocations. The function moves a permanently failed message to the Slack "
+                "DLQ itself; one that keeps failing retryably reaches it through the queue's redrive policy "
+                f"(maxReceiveCount {c.SLACK_MAX_RECEIVE_COUNT}, hours of retries).",
             ),
             Finding(
                 _event_source_mapping(slack.function),

@@ -47,8 +47,11 @@ class SlackDelivery(Construct):
     """Topic -> SQS (SNS envelope bodies, raw delivery off) -> Slack function -> Slack.
 
     Ten messages a batch and at most two concurrent batches keep under Slack's rate limits; the function
-    reports failed items only, a failed message returns after the visibility timeout (six times the function
-    timeout, as AWS advises for SQS event sources) and after five receives moves to the DLQ (14 days).
+    reports failed items only. A retryable failure returns after a delay the function sets from the message's
+    receive count (2 s doubling to 15 minutes); maxReceiveCount is sized with those delays so that hours of Slack
+    trouble pass before the DLQ (notifier.core.redelivery). A permanent failure is moved to the DLQ (14 days) by
+    the function itself. The queue's own visibility timeout (six times the function timeout, as AWS advises for
+    SQS event sources) applies when the function could not set one.
     """
 
     def __init__(
@@ -142,8 +145,15 @@ class SlackDelivery(Construct):
         self.role.add_to_principal_policy(
             iam.PolicyStatement(actions=[f"dynamodb:{a}" for a in SLACK_TABLE_ACTIONS], resources=[table.table_arn])
         )
-        # Grants receive, delete and sqs:ChangeMessageVisibility (used to honour Slack's Retry-After), and
-        # kms:Decrypt on the queue's key.
+        # A permanent failure is sent to the DLQ by the function (found through the queue's redrive policy, which
+        # the event source's sqs:GetQueueAttributes lets it read): SendMessage on that queue, and a data key of
+        # the queues' key to encrypt it with (kms:Decrypt comes with the event source).
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[self.dead_letter_queue.queue_arn])
+        )
+        self.role.add_to_principal_policy(iam.PolicyStatement(actions=["kms:GenerateDataKey"], resources=[key.key_arn]))
+        # Grants receive, delete, sqs:GetQueueAttributes and sqs:ChangeMessageVisibility (the function's redelivery
+        # delays), and kms:Decrypt on the queue's key.
         self.function.add_event_source(
             event_sources.SqsEventSource(
                 self.queue,

@@ -161,7 +161,20 @@ def slack_statements(synth: Synth, secret: Any) -> list[dict[str, Any]]:
             "Resource": arn(synth.logical_id(stack.state_table.table)),
         },
         {
-            # The SQS event source; ChangeMessageVisibility also lets the function honour Slack's Retry-After.
+            # A permanent failure goes straight to the Slack DLQ, sent by the function.
+            "Action": "sqs:SendMessage",
+            "Effect": "Allow",
+            "Resource": arn(synth.logical_id(slack.dead_letter_queue)),
+        },
+        {
+            # kms:Decrypt for the event source, a data key to encrypt what the function sends to the DLQ.
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Effect": "Allow",
+            "Resource": arn(synth.logical_id(stack.key)),
+        },
+        {
+            # The SQS event source; ChangeMessageVisibility also sets the function's redelivery delays, and
+            # GetQueueAttributes lets it read the redrive policy that names the DLQ.
             "Action": [
                 "sqs:ChangeMessageVisibility",
                 "sqs:DeleteMessage",
@@ -172,7 +185,6 @@ def slack_statements(synth: Synth, secret: Any) -> list[dict[str, Any]]:
             "Effect": "Allow",
             "Resource": arn(synth.logical_id(slack.queue)),
         },
-        {"Action": "kms:Decrypt", "Effect": "Allow", "Resource": arn(synth.logical_id(stack.key))},
     ]
 
 

@@ -307,7 +307,7 @@ def test_the_slack_queue_and_its_dlq(full_synth: Synth) -> None:
     assert queue["VisibilityTimeout"] == 6 * 60  # six times the Slack function's timeout
     assert queue["RedrivePolicy"] == {
         "deadLetterTargetArn": arn(full_synth.logical_id(slack.dead_letter_queue)),
-        "maxReceiveCount": 5,
+        "maxReceiveCount": 33,  # hours of redelivery delays (notifier.core.redelivery)
     }
     assert dlq["KmsMasterKeyId"] == key
     assert dlq["MessageRetentionPeriod"] == TWO_WEEKS

@@ -110,7 +110,8 @@ def test_persistent_server_errors_send_the_message_back_to_the_queue(slack, capt
     assert response == {"batchItemFailures": [{"itemIdentifier": "msg-1"}]}
     assert len(slack.standin.requests_to(DEFAULT_WEBHOOK_PATH)) == 3
     assert metric_sums(capsys.readouterr().out)[SLACK_RETRYABLE_FAILURES] == 1
-    [warning] = [entry for entry in captured_logs.entries() if entry["level"] == "WARNING"]
+    [warning] = [entry for entry in captured_logs.entries() if entry["message"].startswith("Slack delivery failed")]
+    assert warning["level"] == "WARNING"
     assert warning["reason"] == "Slack answered HTTP 503"
 
     # And when SQS redelivers it once Slack is back, it is delivered (the failed attempt left no idempotency record)

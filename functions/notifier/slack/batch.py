@@ -1,20 +1,21 @@
 """One SQS batch of notices -> Slack: parse each body, deliver it once, and say what a failure means.
 
 What counts as failed:
-- retryable (429 that cannot be waited for in this invocation, 5xx, network, DynamoDB): back to the queue; after a
-  429 its visibility timeout becomes Slack's Retry-After;
+- retryable (429, 5xx, network, DynamoDB): back to the queue, hidden for a delay that grows with the message's
+  receive count (notifier.core.redelivery: 2 s doubling to 15 minutes, never less than Slack's Retry-After), so
+  the queue's maxReceiveCount spans hours of Slack trouble;
 - permanent (Slack refuses the configuration, the secret is malformed, the body is not a notifier message):
-  logged with the cause, counted in SlackPermanentFailures (alarmed), no retry loop here.
+  logged with the cause, counted in SlackPermanentFailures (alarmed), and moved straight to the queue's DLQ;
+- not started: too little time left for one more delivery; handed back, visible again at once, not counted.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -25,7 +26,6 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyInconsistentStateError,
     IdempotencyPersistenceLayerError,
 )
-from botocore.exceptions import BotoCoreError, ClientError
 
 from notifier.core.errors import InvalidNotice, StateStoreError
 from notifier.core.notice import Notice
@@ -36,14 +36,18 @@ from notifier.core.observability import (
     logger,
     metrics,
 )
+from notifier.core.redelivery import redelivery_delay
 from notifier.core.settings import SlackSettings
 from notifier.slack.bot import BotMode, ClaimWait
 from notifier.slack.clients import BotClient, WebhookSender
-from notifier.slack.failures import MAX_VISIBILITY_SECONDS, CredentialsRejected, RateLimited, SlackFailure
+from notifier.slack.failures import CredentialsRejected, OutOfTime, RateLimited, SlackFailure
 from notifier.slack.message_store import SlackMessageStore
+from notifier.slack.queue import SlackQueue, queue_url, receive_count
 from notifier.slack.retry import RetryPolicy, Sleep
 from notifier.slack.secret import BotCredentials, SlackCredentials, SlackSecretSource
 from notifier.slack.webhook import WebhookMode
+
+__all__ = ["BatchDelivery", "SlackDependencies", "classify_failure", "parse_body", "queue_url"]
 
 DeliveryMode = WebhookMode | BotMode
 
@@ -60,6 +64,10 @@ class SlackDependencies:
     sqs: Any
     sleep: Sleep = time.sleep
     claim_wait: ClaimWait | None = None
+    queue: SlackQueue = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.queue = SlackQueue(self.sqs)
 
 
 # --- parsing ---------------------------------------------------------------------------------------------------
@@ -92,14 +100,22 @@ def parse_body(body: str) -> Notice:
     return Notice.from_document(document)  # raises InvalidNotice naming the field
 
 
-def queue_url(event_source_arn: str) -> str:
-    """arn:aws:sqs:REGION:ACCOUNT:NAME -> the queue URL SQS APIs take."""
-    parts = event_source_arn.split(":")
-    if len(parts) != 6 or parts[2] != "sqs":
-        raise ValueError("not an SQS queue ARN")
-    partition, region, account, name = parts[1], parts[3], parts[4], parts[5]
-    suffix = "amazonaws.com.cn" if partition == "aws-cn" else "amazonaws.com"
-    return f"https://sqs.{region}.{suffix}/{account}/{name}"
+def read_notice(body: str) -> Notice:
+    """parse_body, where anything parsing raises is the body's fault: a permanent failure, never retried."""
+    try:
+        return parse_body(body)
+    except InvalidNotice:
+        raise
+    except Exception as error:  # parsing does no I/O: whatever it raises comes from the body
+        raise InvalidNotice(f"the message cannot be read ({type(error).__name__})") from None
+
+
+# Left for the state table's reads and writes of one delivery, beside its Slack calls.
+STORE_RESERVE_SECONDS = 1.0
+
+
+class NotStarted(Exception):
+    """The invocation has too little time left to deliver this record: handed back untouched."""
 
 
 # --- one batch -------------------------------------------------------------------------------------------------
@@ -120,22 +136,29 @@ class BatchDelivery:
         self.counts: Counter[str] = Counter()
 
     def handle(self, record: SQSRecord) -> dict[str, Any]:
-        fields: dict[str, Any] = {
-            "messageId": record.message_id,
-            "receiveCount": record.attributes.approximate_receive_count,
-        }
+        fields: dict[str, Any] = {"messageId": record.message_id, "receiveCount": receive_count(record)}
         try:
-            notice = parse_body(record.body)
+            if self._remaining_seconds() < self.delivery_budget_seconds():
+                raise NotStarted("too little time left in this invocation for another delivery")
+            notice = read_notice(record.body)
             fields.update(transitionId=notice.transition_id, jobArn=notice.job_arn, status=notice.status)
             result = self._deliver(notice)
         except Exception as failure:
-            self._report_failure(record, failure, fields)
+            if self._settle(record, failure, fields):
+                return {"deadLettered": True}  # done with here: Lambda deletes it from the queue
             raise
         if result.get("replayed"):
             logger.info("Transition already delivered to Slack; not posting again", extra=fields)
         else:
             logger.info("Transition delivered to Slack", extra={**fields, "mode": result.get("mode")})
         return result
+
+    def delivery_budget_seconds(self) -> float:
+        """What one more delivery needs: an HTTP timeout for each of its Slack calls (their retries wait only when
+        they fit in the time left, see notifier.slack.retry), and the table's reads and writes. Before the secret
+        is read the mode is not known: the larger budget applies."""
+        calls = self._mode.calls_per_delivery if self._mode is not None else BotMode.calls_per_delivery
+        return calls * self._deps.settings.http_timeout_seconds + STORE_RESERVE_SECONDS
 
     def _deliver(self, notice: Notice) -> dict[str, Any]:
         if self._batch_failure is not None:
@@ -199,43 +222,50 @@ class BatchDelivery:
     def _count_sent(self) -> None:
         self.counts["sent"] += 1
 
-    def _report_failure(self, record: SQSRecord, failure: Exception, fields: dict[str, Any]) -> None:
+    def _settle(self, record: SQSRecord, failure: Exception, fields: dict[str, Any]) -> bool:
+        """Log, count and place a record that was not delivered; True when it now sits in the DLQ."""
+        if isinstance(failure, NotStarted | OutOfTime):
+            # Not Slack's fault nor the message's: offered again at once, to the next invocation.
+            self.counts["not_started"] += 1
+            self._deps.queue.hide(record, 0)
+            logger.info("Handed back for lack of time; visible again at once", extra=fields)
+            return False
         permanent, reason = classify_failure(failure)
         fields = {**fields, "reason": reason, "error": type(failure).__name__}
         if permanent:
             self.counts["permanent"] += 1
+            if self._deps.queue.dead_letter(record, reason):
+                logger.error("Slack delivery failed permanently; moved to the dead-letter queue", extra=fields)
+                return True
+            fields["visibilitySeconds"] = self._back_off(record, 0)
             logger.error(
-                "Slack delivery failed permanently: the message returns to the queue and, after maxReceiveCount, "
+                "Slack delivery failed permanently; the message returns to the queue and, after maxReceiveCount, "
                 "to the dead-letter queue",
                 extra=fields,
             )
-            return
+            return False
         self.counts["retryable"] += 1
+        retry_after = 0.0
         if isinstance(failure, RateLimited):
             self._rate_limited_until = time.monotonic() + failure.retry_after
+            retry_after = failure.retry_after
             fields["retryAfterSeconds"] = failure.retry_after
-            self._defer(record, failure.retry_after)
+        fields["visibilitySeconds"] = self._back_off(record, retry_after)
         if reason == UNEXPECTED:
             logger.exception("Slack delivery failed unexpectedly; the message returns to the queue", extra=fields)
         else:
             logger.warning("Slack delivery failed; the message returns to the queue", extra=fields)
+        return False
 
-    def _defer(self, record: SQSRecord, seconds: float) -> None:
-        """Hide the message until Slack's Retry-After has passed, instead of the queue's whole visibility timeout."""
-        try:
-            self._deps.sqs.change_message_visibility(
-                QueueUrl=queue_url(record.event_source_arn),
-                ReceiptHandle=record.receipt_handle,
-                VisibilityTimeout=min(max(math.ceil(seconds), 1), MAX_VISIBILITY_SECONDS),
-            )
-        except (ClientError, BotoCoreError, ValueError) as error:
-            # The message still returns to the queue, only after its usual visibility timeout.
-            logger.warning(
-                "Could not shorten the message's visibility timeout",
-                extra={"messageId": record.message_id, "error": type(error).__name__},
-            )
+    def _back_off(self, record: SQSRecord, retry_after: float) -> int:
+        """Hide the message for its next delay (growing with its receives, at least Slack's Retry-After)."""
+        seconds = redelivery_delay(receive_count(record), at_least=retry_after)
+        self._deps.queue.hide(record, seconds)
+        return seconds
 
     def publish_metrics(self) -> None:
+        if self.counts["not_started"]:
+            logger.info("Records handed back for lack of time", extra={"notStarted": self.counts["not_started"]})
         # Messages sent is published even when zero, so a dashboard shows a quiet batch rather than no data.
         metrics.add_metric(name=SLACK_MESSAGES_SENT, unit=MetricUnit.Count, value=self.counts["sent"])
         for key, name in (("retryable", SLACK_RETRYABLE_FAILURES), ("permanent", SLACK_PERMANENT_FAILURES)):

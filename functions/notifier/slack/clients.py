@@ -1,7 +1,9 @@
-"""The slack_sdk adapter: posts to an incoming webhook, and chat.postMessage / chat.update with a bot token.
+"""The slack_sdk adapter: posts to an incoming webhook; chat.postMessage, chat.update, conversations.history and
+conversations.replies with a bot token.
 
 slack_sdk and urllib put the URL in their exception text, so every exception is caught here and replaced by a
-SlackFailure ``from None``.
+SlackFailure ``from None``. No call starts unless one HTTP timeout still fits in the invocation (the retries are
+bounded the same way, in notifier.slack.retry), so a slow Slack cannot run the function past its timeout.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from slack_sdk.errors import SlackApiError
 
 from notifier.slack.blocks import SlackMessage
 from notifier.slack.failures import (
-    RetryableSlackFailure,
+    NoAnswer,
+    OutOfTime,
     classify_api_error,
     classify_webhook_response,
     describe_transport_error,
@@ -22,9 +25,19 @@ from notifier.slack.failures import (
 from notifier.slack.retry import RemainingSeconds, RetryPolicy, Sleep, retry_handlers
 from notifier.slack.secrecy import SDK_LOGGER, exclude_from_traces
 
+# Messages read per page, and pages read at most, when looking for a message already posted (rare: only after a
+# delivery failed between posting and recording what it posted).
+PAGE_SIZE = 200
+MAX_PAGES = 3
+
 
 def _timeout(policy: RetryPolicy) -> int:
     return max(1, math.ceil(policy.http_timeout_seconds))
+
+
+def _check_time(policy: RetryPolicy, remaining_seconds: RemainingSeconds) -> None:
+    if remaining_seconds() < policy.http_timeout_seconds:
+        raise OutOfTime("too little time left in this invocation for another Slack call")
 
 
 class WebhookSender:
@@ -32,6 +45,8 @@ class WebhookSender:
 
     def __init__(self, url: str, policy: RetryPolicy, remaining_seconds: RemainingSeconds, sleep: Sleep) -> None:
         exclude_from_traces(url)
+        self._policy = policy
+        self._remaining_seconds = remaining_seconds
         self._client = WebhookClient(
             url=url,
             timeout=_timeout(policy),
@@ -43,21 +58,24 @@ class WebhookSender:
         return "WebhookSender(url=***)"
 
     def send(self, message: SlackMessage) -> None:
+        _check_time(self._policy, self._remaining_seconds)
         try:
             response = self._client.send_dict({**message.as_payload(), "unfurl_links": False})
         except Exception as exc:
-            raise RetryableSlackFailure(describe_transport_error(exc)) from None
+            raise NoAnswer(describe_transport_error(exc)) from None
         failure = classify_webhook_response(response.status_code, response.body, response.headers)
         if failure is not None:
             raise failure
 
 
 class BotClient:
-    """chat.postMessage and chat.update with one bot token."""
+    """chat.postMessage, chat.update and the two history reads, with one bot token."""
 
     def __init__(
         self, token: str, api_url: str, policy: RetryPolicy, remaining_seconds: RemainingSeconds, sleep: Sleep
     ) -> None:
+        self._policy = policy
+        self._remaining_seconds = remaining_seconds
         self._client = WebClient(
             token=token,
             base_url=api_url,
@@ -87,19 +105,47 @@ class BotClient:
         data = self._call("chat.postMessage", arguments)
         ts = data.get("ts")
         if not isinstance(ts, str):
-            raise RetryableSlackFailure("chat.postMessage answered ok without a ts")
+            raise NoAnswer("chat.postMessage answered ok without a ts")
         return ts
 
     def update(self, channel: str, ts: str, message: SlackMessage) -> None:
         self._call("chat.update", {"channel": channel, "ts": ts, **message.as_payload()})
 
-    def _call(self, method: str, arguments: dict[str, Any]) -> dict[str, Any]:
+    def history(self, channel: str, *, oldest: str | None = None) -> list[dict[str, Any]]:
+        """The channel's latest top-level messages with their metadata, newest first (at most a few pages)."""
+        arguments: dict[str, Any] = {"channel": channel, "include_all_metadata": True, "limit": PAGE_SIZE}
+        if oldest is not None:
+            arguments["oldest"] = oldest
+        return self._pages("conversations.history", arguments)
+
+    def replies(self, channel: str, ts: str) -> list[dict[str, Any]]:
+        """A thread with its metadata: the parent, then the replies, oldest first (at most a few pages)."""
+        return self._pages(
+            "conversations.replies", {"channel": channel, "ts": ts, "include_all_metadata": True, "limit": PAGE_SIZE}
+        )
+
+    def _pages(self, method: str, arguments: dict[str, Any]) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = []
+        cursor: str | None = None
+        for _ in range(MAX_PAGES):
+            data = self._call(method, {**arguments, **({"cursor": cursor} if cursor else {})}, http_verb="GET")
+            messages += [m for m in data.get("messages") or [] if isinstance(m, dict)]
+            cursor = (data.get("response_metadata") or {}).get("next_cursor") or None
+            if not data.get("has_more") or not isinstance(cursor, str):
+                break
+        return messages
+
+    def _call(self, method: str, arguments: dict[str, Any], http_verb: str = "POST") -> dict[str, Any]:
+        _check_time(self._policy, self._remaining_seconds)
         try:
-            response = self._client.api_call(method, json=arguments)
+            if http_verb == "GET":  # the read methods take query parameters, as slack_sdk sends them
+                response = self._client.api_call(method, http_verb="GET", params=arguments)
+            else:
+                response = self._client.api_call(method, json=arguments)
         except SlackApiError as exc:
             data = exc.response.data
             error = data.get("error") if isinstance(data, dict) else None
             raise classify_api_error(error, exc.response.status_code, exc.response.headers) from None
         except Exception as exc:
-            raise RetryableSlackFailure(describe_transport_error(exc)) from None
+            raise NoAnswer(describe_transport_error(exc)) from None
         return response.data if isinstance(response.data, dict) else {}

@@ -1,11 +1,7 @@
 """The Slack function: an SQS batch of SNS notifications (one transition each) -> Slack.
 
 Returns ``{"batchItemFailures": [...]}``: a message that could not be delivered goes back to the queue on its
-own, and after the queue's maxReceiveCount to its DLQ. What counts as failed:
-- retryable (429 that cannot be waited for in this invocation, 5xx, network, DynamoDB): back to the queue; after a
-  429 its visibility timeout becomes Slack's Retry-After;
-- permanent (Slack refuses the configuration, the secret is malformed, the body is not a notifier message):
-  logged with the cause, counted in SlackPermanentFailures (alarmed), no retry loop here.
+own (notifier.slack.batch says when it is offered again), a permanent failure goes to the DLQ at once.
 A transition already delivered (SQS redelivery, SNS duplicate) is not posted again: Powertools Idempotency keyed
 on transitionId.
 """

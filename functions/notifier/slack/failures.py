@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from urllib.error import URLError
 
 from notifier.core.errors import NotifierError
+from notifier.core.redelivery import MAX_VISIBILITY_SECONDS
 
 
 class SlackFailure(NotifierError):
@@ -27,6 +28,14 @@ class SlackFailure(NotifierError):
 
 class RetryableSlackFailure(SlackFailure):
     """Slack or the network may answer differently later: the message goes back to the queue."""
+
+
+class NoAnswer(RetryableSlackFailure):
+    """The request may have reached Slack, but no answer says whether it was done (timeout, dropped connection)."""
+
+
+class OutOfTime(RetryableSlackFailure):
+    """The invocation has too little time left to start another Slack call."""
 
 
 class RateLimited(RetryableSlackFailure):
@@ -55,10 +64,11 @@ CREDENTIAL_ERRORS = frozenset(
 RETRYABLE_ERRORS = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"})
 # chat.update answers meaning the parent message was deleted in Slack.
 PARENT_GONE_ERRORS = frozenset({"message_not_found", "cant_update_message"})
+# chat.postMessage answers meaning the thread's parent message was deleted in Slack.
+THREAD_GONE_ERRORS = frozenset({"thread_not_found"})
 # Incoming-webhook answers that mean the URL is no longer valid (a rotated secret may hold a new one).
 WEBHOOK_CREDENTIAL_ERRORS = frozenset({"invalid_token", "no_service"})
 
-MAX_VISIBILITY_SECONDS = 43_200  # SQS's limit for ChangeMessageVisibility
 _ERROR_CODE = frozenset("abcdefghijklmnopqrstuvwxyz_")
 
 

@@ -51,6 +51,9 @@ class ParentMessage:
     latest_order: str | None
     latest_notice: Notice | None
     replied: frozenset[str]
+    # Thread replies a delivery was about to post: one listed here but not in replied may have been posted.
+    replying: frozenset[str] = frozenset()
+    claimed_at: int | None = None
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> ParentMessage:
@@ -63,7 +66,16 @@ class ParentMessage:
             latest_order=item.get("latestOrder", {}).get("S"),
             latest_notice=Notice.from_document(json.loads(notice)) if notice else None,
             replied=frozenset(item.get("repliedTransitions", {}).get("SS", [])),
+            replying=frozenset(item.get("replyingTransitions", {}).get("SS", [])),
+            claimed_at=int(item["claimedAt"]["N"]) if "claimedAt" in item else None,
         )
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim on posting the job's parent; ``replaced`` is the earlier claim it took over, if any."""
+
+    replaced: ParentMessage | None
 
 
 def _document(notice: Notice) -> str:
@@ -115,11 +127,12 @@ class SlackMessageStore:
         order: str,
         notice: Notice,
         stale_after_seconds: int,
-    ) -> bool:
-        """Become the one delivery that posts the job's parent message; False when another holds the claim.
+    ) -> Claim | None:
+        """Become the one delivery that posts the job's parent message; None when another holds the claim.
 
         A claim without a ts is taken over by its own transition (a retry) or when older than stale_after_seconds
-        (its delivery crashed before posting).
+        (its delivery crashed). The claim it replaced is returned with the new one: that delivery may have posted
+        the parent and failed before recording its ts.
         """
         now = int(self._clock())
         result = self._call(
@@ -136,8 +149,12 @@ class SlackMessageStore:
                 "attribute_not_exists(pk) OR (attribute_not_exists(ts) AND (claimedBy = :me OR claimedAt < :stale))"
             ),
             ExpressionAttributeValues={":me": {"S": transition_id}, ":stale": {"N": str(now - stale_after_seconds)}},
+            ReturnValues="ALL_OLD",
         )
-        return result is not None
+        if result is None:
+            return None
+        old = result.get("Attributes")
+        return Claim(replaced=ParentMessage.from_item(old) if old else None)
 
     def release_claim(self, job_arn: str, channel: str, transition_id: str) -> None:
         """Give the claim up after a failed post, so another transition need not wait for it to go stale."""
@@ -203,11 +220,21 @@ class SlackMessageStore:
         )
         return result is not None
 
+    def mark_replying(self, job_arn: str, channel: str, transition_id: str) -> None:
+        """Note that this transition's thread reply is about to be posted (checked for in Slack on a retry)."""
+        self._call(
+            "update_item",
+            Key=_key(job_arn, channel),
+            UpdateExpression="ADD replyingTransitions :id SET #exp = :exp",
+            ExpressionAttributeNames={"#exp": TTL_ATTRIBUTE},
+            ExpressionAttributeValues={":id": {"SS": [transition_id]}, ":exp": self._expires_at()},
+        )
+
     def mark_replied(self, job_arn: str, channel: str, transition_id: str) -> None:
         self._call(
             "update_item",
             Key=_key(job_arn, channel),
-            UpdateExpression="ADD repliedTransitions :id SET #exp = :exp",
+            UpdateExpression="ADD repliedTransitions :id DELETE replyingTransitions :id SET #exp = :exp",
             ExpressionAttributeNames={"#exp": TTL_ATTRIBUTE},
             ExpressionAttributeValues={":id": {"SS": [transition_id]}, ":exp": self._expires_at()},
         )

@@ -14,6 +14,7 @@ class WebhookMode:
     """One message per transition."""
 
     name = "webhook"
+    calls_per_delivery = 1
 
     def __init__(self, sender: WebhookSender, on_sent: Callable[[], None]) -> None:
         self._sender = sender
