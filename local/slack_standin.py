@@ -5,6 +5,10 @@ It serves the two ways the notifier talks to Slack:
 - the Web API methods ``POST /api/chat.postMessage``, ``POST /api/chat.update`` and ``POST /api/auth.test``
   (JSON or form bodies, ``Authorization: Bearer xoxb-...``), answering HTTP 200 with ``{"ok": true, ...}`` or
   ``{"ok": false, "error": "..."}`` as Slack does;
+- the read methods ``conversations.history`` (a channel's top-level messages, newest first) and
+  ``conversations.replies`` (a thread, parent first), by GET with query parameters or by POST, with ``oldest`` /
+  ``latest`` / ``inclusive``, ``limit`` and cursor pagination; message metadata only with
+  ``include_all_metadata``; a token without the ``channels:history`` scope gets ``missing_scope``;
 - incoming webhooks ``POST /services/T.../B.../...`` answering ``200 ok`` or Slack's webhook errors
   (400 invalid_payload / invalid_blocks / no_text, 403 invalid_token, 404 no_service, 410 channel_is_archived).
 
@@ -27,12 +31,14 @@ endpoints under ``/_standin/`` (requests, channels/{id}/messages, faults, reset)
 from __future__ import annotations
 
 import argparse
+import base64
 import copy
 import json
 import re
 import signal
 import sys
 import threading
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -84,6 +90,12 @@ WEBHOOK_ERROR_STATUS = {
     "channel_is_archived": 410,
     "team_disabled": 410,
 }
+
+# The bot scopes a token has unless given others; the read methods need channels:history.
+DEFAULT_SCOPES = frozenset({"chat:write", "channels:history", "groups:history"})
+READ_METHODS = frozenset({"conversations.history", "conversations.replies"})
+DEFAULT_READ_LIMIT = 100
+MAX_READ_LIMIT = 999
 
 _WEBHOOK_PATH = re.compile(r"^/services/[A-Za-z0-9]+/[A-Za-z0-9]+/[A-Za-z0-9]+$")
 _FIRST_TS = 1_700_000_000_000_100  # "1700000000.000100", in microseconds
@@ -137,8 +149,8 @@ class StoredMessage:
     metadata: Any = None
     edits: int = 0
 
-    def as_slack(self) -> dict[str, Any]:
-        """The message object Slack returns in API responses."""
+    def as_slack(self, *, metadata: bool = True) -> dict[str, Any]:
+        """The message object Slack returns in API responses (the read methods add metadata only when asked)."""
         message: dict[str, Any] = {"type": "message", "ts": self.ts, "text": self.text or ""}
         if self.source == "api":
             message.update({"user": "U0STANDIN", "bot_id": "B0STANDIN"})
@@ -148,7 +160,7 @@ class StoredMessage:
             message["attachments"] = self.attachments
         if self.thread_ts is not None:
             message["thread_ts"] = self.thread_ts
-        if self.metadata is not None:
+        if self.metadata is not None and metadata:
             message["metadata"] = self.metadata
         if self.edits:
             message["edited"] = {"user": "U0STANDIN", "ts": self.ts}
@@ -304,6 +316,35 @@ def _decode_json_fields(body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def _in_range(messages: list[dict[str, Any]], body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Slack's oldest / latest bounds, exclusive unless inclusive is set."""
+    inclusive = _flag(body.get("inclusive"))
+    oldest, latest = body.get("oldest"), body.get("latest")
+
+    def keep(message: dict[str, Any]) -> bool:
+        ts = float(message["ts"])
+        if oldest not in (None, "") and (ts < float(oldest) or (ts == float(oldest) and not inclusive)):
+            return False
+        return latest in (None, "") or ts < float(latest) or (ts == float(latest) and inclusive)
+
+    return [message for message in messages if keep(message)]
+
+
+def _page(messages: list[dict[str, Any]], body: Mapping[str, Any]) -> dict[str, Any]:
+    """One page of a read method's answer, with Slack's cursor pagination (the cursor is opaque to callers)."""
+    try:
+        limit = int(body.get("limit") or DEFAULT_READ_LIMIT)
+        cursor = str(body.get("cursor") or "")
+        start = int(base64.b64decode(cursor).decode().removeprefix("offset:")) if cursor else 0
+    except ValueError:
+        return {"ok": False, "error": "invalid_cursor" if body.get("cursor") else "invalid_limit"}
+    limit = min(max(limit, 1), MAX_READ_LIMIT)
+    page = messages[start : start + limit]
+    has_more = start + limit < len(messages)
+    next_cursor = base64.b64encode(f"offset:{start + limit}".encode()).decode() if has_more else ""
+    return {"ok": True, "messages": page, "has_more": has_more, "response_metadata": {"next_cursor": next_cursor}}
+
+
 def _flag(value: Any) -> bool:
     if isinstance(value, str):
         return value.lower() in ("true", "1")
@@ -359,6 +400,7 @@ class SlackStandIn:
         """Forget messages, requests and faults; back to one token, one channel and one webhook."""
         with self._lock:
             self._tokens: set[str] = {DEFAULT_TOKEN}
+            self._scopes: dict[str, frozenset[str]] = {DEFAULT_TOKEN: DEFAULT_SCOPES}
             self._revoked_tokens: set[str] = set()
             self._channels: dict[str, dict[str, bool]] = {DEFAULT_CHANNEL: {"archived": False, "member": True}}
             self._webhooks: dict[str, str] = {DEFAULT_WEBHOOK_PATH: DEFAULT_CHANNEL}
@@ -368,9 +410,10 @@ class SlackStandIn:
             self._messages: list[StoredMessage] = []
             self._next_ts = _FIRST_TS
 
-    def add_token(self, token: str) -> None:
+    def add_token(self, token: str, scopes: frozenset[str] | set[str] = DEFAULT_SCOPES) -> None:
         with self._lock:
             self._tokens.add(token)
+            self._scopes[token] = frozenset(scopes)
             self._revoked_tokens.discard(token)
 
     def revoke_token(self, token: str) -> None:
@@ -525,18 +568,30 @@ class SlackStandIn:
                 return {"ok": False, "error": "invalid_auth"}
             if method == "auth.test":
                 return {"ok": True, **STANDIN_IDENTITY}
-            if method not in ("chat.postMessage", "chat.update"):
+            if method not in ("chat.postMessage", "chat.update", *READ_METHODS):
                 return {"ok": False, "error": "unknown_method"}
+            scopes = self._scopes.get(token, DEFAULT_SCOPES)
+            if method in READ_METHODS and "channels:history" not in scopes:
+                return {
+                    "ok": False,
+                    "error": "missing_scope",
+                    "needed": "channels:history",
+                    "provided": ",".join(sorted(scopes)),
+                }
             channel = str(body.get("channel") or "")
             if not channel:
                 return {"ok": False, "error": "channel_not_found"}
             state = self._channels.get(channel)
             if state is None:
                 return {"ok": False, "error": "channel_not_found"}
-            if state["archived"]:
+            if state["archived"] and method not in READ_METHODS:  # an archived channel can still be read
                 return {"ok": False, "error": "is_archived"}
             if not state["member"]:
                 return {"ok": False, "error": "not_in_channel"}
+        if method == "conversations.history":
+            return self._history(channel, body)
+        if method == "conversations.replies":
+            return self._replies(channel, body)
         try:
             validate_message(body)
         except LimitViolation as violation:
@@ -582,6 +637,42 @@ class SlackStandIn:
                 message.metadata = body["metadata"]
             message.edits += 1
             return {"ok": True, "channel": channel, "ts": ts, "text": message.text, "message": message.as_slack()}
+
+    def _history(self, channel: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Top-level messages and replies broadcast to the channel, newest first, as conversations.history."""
+        with self._lock:
+            stored = [m for m in self._messages if m.channel == channel]
+            reply_counts = Counter(m.thread_ts for m in stored if m.thread_ts is not None)  # parent ts -> replies
+            shown = [m for m in stored if m.thread_ts is None or m.reply_broadcast]
+            messages = [self._as_read(m, body, reply_counts) for m in reversed(shown)]
+        return _page(_in_range(messages, body), body)
+
+    def _replies(self, channel: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """A thread, parent first and then its replies oldest first, as conversations.replies."""
+        ts = str(body.get("ts") or "")
+        with self._lock:
+            message = self._find(channel, ts) if ts else None
+            if message is None:
+                return {"ok": False, "error": "thread_not_found"}
+            root_ts = message.thread_ts or message.ts
+            root = self._find(channel, root_ts)
+            if root is None:  # a reply whose parent was deleted
+                return {"ok": False, "error": "thread_not_found"}
+            thread = [root] + [m for m in self._messages if m.channel == channel and m.thread_ts == root_ts]
+            reply_counts = Counter({root_ts: len(thread) - 1})
+            messages = [self._as_read(m, body, reply_counts) for m in thread]
+        # The parent always comes first; oldest/latest bound the replies only, as in Slack.
+        return _page([messages[0], *_in_range(messages[1:], body)], body)
+
+    @staticmethod
+    def _as_read(message: StoredMessage, body: Mapping[str, Any], reply_counts: Mapping[str, int]) -> dict[str, Any]:
+        shown = message.as_slack(metadata=_flag(body.get("include_all_metadata")))
+        replies = reply_counts.get(message.ts, 0)
+        if message.thread_ts is None and replies:
+            shown.update(thread_ts=message.ts, reply_count=replies)
+        if message.thread_ts is not None and message.reply_broadcast:
+            shown["subtype"] = "thread_broadcast"
+        return shown
 
     def _find(self, channel: str, ts: str) -> StoredMessage | None:
         for message in self._messages:
@@ -657,9 +748,14 @@ def _make_handler(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
             self._send(status, json.dumps(body), "application/json; charset=utf-8", extra)
 
         def do_GET(self) -> None:
-            path = urlsplit(self.path).path
-            standin._record(RecordedRequest("GET", path, _lower(self.headers.items()), None, b""))
-            if path == "/_standin/requests":
+            url = urlsplit(self.path)
+            path = url.path
+            headers = _lower(self.headers.items())
+            query = dict(parse_qsl(url.query, keep_blank_values=True))
+            standin._record(RecordedRequest("GET", path, headers, query or None, b""))
+            if path.startswith("/api/"):  # the read methods take query parameters, as slack_sdk sends them
+                self._api(path.removeprefix("/api/"), headers, query)
+            elif path == "/_standin/requests":
                 self._send_json(200, [_request_summary(r) for r in standin.requests])
             elif match := re.fullmatch(r"/_standin/channels/([A-Z0-9]+)/messages", path):
                 self._send_json(200, standin.admin_state(match.group(1)))

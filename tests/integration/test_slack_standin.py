@@ -240,3 +240,119 @@ def test_it_runs_as_a_module():
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=5) == 0
+
+
+METADATA = {"event_type": "bedrock_batch_job_transition", "event_payload": {"transitionId": "t-1", "jobArn": "job-1"}}
+
+
+def test_history_lists_top_level_messages_newest_first_with_metadata_only_when_asked(slack_standin, client):
+    # Given a parent with metadata and two replies (one broadcast), then a second message
+    parent = client.chat_postMessage(channel=DEFAULT_CHANNEL, text="parent", metadata=METADATA)["ts"]
+    client.chat_postMessage(channel=DEFAULT_CHANNEL, text="quiet", thread_ts=parent)
+    loud = client.chat_postMessage(channel=DEFAULT_CHANNEL, text="loud", thread_ts=parent, reply_broadcast=True)["ts"]
+    later = client.chat_postMessage(channel=DEFAULT_CHANNEL, text="later")["ts"]
+
+    # When the channel's history is read, with and without metadata
+    with_metadata = client.conversations_history(channel=DEFAULT_CHANNEL, include_all_metadata=True)
+    without = client.conversations_history(channel=DEFAULT_CHANNEL)
+
+    # Then the top-level messages and the broadcast reply come newest first, the parent with its reply count
+    assert [m["ts"] for m in with_metadata["messages"]] == [later, loud, parent]
+    broadcast, first = with_metadata["messages"][1], with_metadata["messages"][2]
+    assert (broadcast["subtype"], broadcast["thread_ts"]) == ("thread_broadcast", parent)
+    assert (first["thread_ts"], first["reply_count"]) == (parent, 2)
+    assert first["metadata"] == METADATA
+    assert all("metadata" not in m for m in without["messages"])
+    assert with_metadata["has_more"] is False
+
+
+def test_history_bounds_and_pages(slack_standin, client):
+    posted = [client.chat_postMessage(channel=DEFAULT_CHANNEL, text=f"m{i}")["ts"] for i in range(5)]
+
+    # oldest is exclusive unless inclusive is set
+    newer = client.conversations_history(channel=DEFAULT_CHANNEL, oldest=posted[2])
+    assert [m["ts"] for m in newer["messages"]] == [posted[4], posted[3]]
+    inclusive = client.conversations_history(channel=DEFAULT_CHANNEL, oldest=posted[2], inclusive=True)
+    assert len(inclusive["messages"]) == 3
+
+    # Pages of two, followed by their cursors
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = client.conversations_history(channel=DEFAULT_CHANNEL, limit=2, cursor=cursor)
+        seen += [m["ts"] for m in page["messages"]]
+        cursor = page["response_metadata"]["next_cursor"]
+        if not page["has_more"]:
+            assert cursor == ""
+            break
+    assert seen == list(reversed(posted))
+    with pytest.raises(SlackApiError) as raised:
+        client.conversations_history(channel=DEFAULT_CHANNEL, cursor="not-a-cursor")
+    assert raised.value.response["error"] == "invalid_cursor"
+
+
+def test_replies_read_a_thread_parent_first(slack_standin, client):
+    parent = client.chat_postMessage(channel=DEFAULT_CHANNEL, text="parent")["ts"]
+    first = client.chat_postMessage(channel=DEFAULT_CHANNEL, text="one", thread_ts=parent, metadata=METADATA)["ts"]
+    second = client.chat_postMessage(channel=DEFAULT_CHANNEL, text="two", thread_ts=parent)["ts"]
+    lonely = client.chat_postMessage(channel=DEFAULT_CHANNEL, text="no replies")["ts"]
+
+    thread = client.conversations_replies(channel=DEFAULT_CHANNEL, ts=parent, include_all_metadata=True)
+    # By a reply's ts, the same thread; a message without replies is a thread of one
+    by_reply = client.conversations_replies(channel=DEFAULT_CHANNEL, ts=second)
+    alone = client.conversations_replies(channel=DEFAULT_CHANNEL, ts=lonely)
+
+    assert [m["ts"] for m in thread["messages"]] == [parent, first, second]
+    assert thread["messages"][1]["metadata"] == METADATA
+    assert thread["messages"][1]["thread_ts"] == parent
+    assert [m["ts"] for m in by_reply["messages"]] == [parent, first, second]
+    assert [m["ts"] for m in alone["messages"]] == [lonely]
+
+
+def test_replies_of_a_deleted_or_unknown_message_are_thread_not_found(slack_standin, client):
+    parent = client.chat_postMessage(channel=DEFAULT_CHANNEL, text="parent")["ts"]
+    client.chat_postMessage(channel=DEFAULT_CHANNEL, text="reply", thread_ts=parent)
+    slack_standin.delete_message(DEFAULT_CHANNEL, parent)
+
+    for ts in (parent, "1600000000.000001"):
+        with pytest.raises(SlackApiError) as raised:
+            client.conversations_replies(channel=DEFAULT_CHANNEL, ts=ts)
+        assert raised.value.response["error"] == "thread_not_found"
+    # And the deleted parent is gone from the history too
+    assert client.conversations_history(channel=DEFAULT_CHANNEL)["messages"] == []
+
+
+def test_reading_needs_the_history_scope(slack_standin):
+    slack_standin.add_token("xoxb-post-only", scopes={"chat:write"})
+    client = WebClient(token="xoxb-post-only", base_url=slack_standin.api_url, retry_handlers=[])
+    client.chat_postMessage(channel=DEFAULT_CHANNEL, text="posting works")
+
+    with pytest.raises(SlackApiError) as raised:
+        client.conversations_history(channel=DEFAULT_CHANNEL)
+
+    assert raised.value.response["error"] == "missing_scope"
+    assert raised.value.response["needed"] == "channels:history"
+
+
+def test_the_read_methods_take_get_queries_form_bodies_and_faults(slack_standin, client):
+    client.chat_postMessage(channel=DEFAULT_CHANNEL, text="hi")
+    form = urllib.parse.urlencode({"token": DEFAULT_TOKEN, "channel": DEFAULT_CHANNEL, "limit": "1"})
+
+    status, _, text = post(
+        slack_standin.api_url + "conversations.history", form, {"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    request = urllib.request.Request(  # noqa: S310 - loopback
+        f"{slack_standin.api_url}conversations.history?channel={DEFAULT_CHANNEL}",
+        headers={"Authorization": f"Bearer {DEFAULT_TOKEN}"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 - loopback only
+        by_get = json.loads(response.read())
+    slack_standin.fail_next(1, status=503, method="conversations.replies")
+
+    assert status == 200
+    assert [m["text"] for m in json.loads(text)["messages"]] == ["hi"]
+    assert [m["text"] for m in by_get["messages"]] == ["hi"]
+    assert slack_standin.requests[-1].method == "GET"
+    with pytest.raises(SlackApiError) as raised:
+        client.conversations_replies(channel=DEFAULT_CHANNEL, ts="1700000000.000100")
+    assert raised.value.response.status_code == 503

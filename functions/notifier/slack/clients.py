@@ -128,18 +128,18 @@ class BotClient:
         messages: list[dict[str, Any]] = []
         cursor: str | None = None
         for _ in range(MAX_PAGES):
-            data = self._call(method, {**arguments, **({"cursor": cursor} if cursor else {})}, http_verb="GET")
+            data = self._call(method, {**arguments, **({"cursor": cursor} if cursor else {})}, form=True)
             messages += [m for m in data.get("messages") or [] if isinstance(m, dict)]
             cursor = (data.get("response_metadata") or {}).get("next_cursor") or None
             if not data.get("has_more") or not isinstance(cursor, str):
                 break
         return messages
 
-    def _call(self, method: str, arguments: dict[str, Any], http_verb: str = "POST") -> dict[str, Any]:
+    def _call(self, method: str, arguments: dict[str, Any], *, form: bool = False) -> dict[str, Any]:
         _check_time(self._policy, self._remaining_seconds)
         try:
-            if http_verb == "GET":  # the read methods take query parameters, as slack_sdk sends them
-                response = self._client.api_call(method, http_verb="GET", params=arguments)
+            if form:  # the read methods take form arguments, as slack_sdk's own conversations_* methods send them
+                response = self._client.api_call(method, params=arguments)
             else:
                 response = self._client.api_call(method, json=arguments)
         except SlackApiError as exc:
