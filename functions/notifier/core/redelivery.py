@@ -28,7 +28,7 @@ def redelivery_delay(receive_count: int, *, at_least: float = 0, jitter: Callabl
     """Whole seconds to hide a message that failed on receive ``receive_count``; never below ``at_least``
     (Slack's Retry-After), never below the schedule, never above what SQS accepts."""
     delay = base_delay(receive_count) * (1 + JITTER * jitter())
-    return min(math.ceil(max(delay, at_least, 1)), MAX_VISIBILITY_SECONDS)
+    return min(math.ceil(round(max(delay, at_least, 1), 6)), MAX_VISIBILITY_SECONDS)  # round: 900 * 1.1 is 990
 
 
 def retry_window_seconds(max_receive_count: int) -> int:

@@ -138,6 +138,8 @@ class BatchDelivery:
     def handle(self, record: SQSRecord) -> dict[str, Any]:
         fields: dict[str, Any] = {"messageId": record.message_id, "receiveCount": receive_count(record)}
         try:
+            if self._mode is None and self._batch_failure is None:
+                self._current_mode()  # the mode (from the secret) says how many Slack calls a delivery makes
             if self._remaining_seconds() < self.delivery_budget_seconds():
                 raise NotStarted("too little time left in this invocation for another delivery")
             notice = read_notice(record.body)
@@ -155,8 +157,8 @@ class BatchDelivery:
 
     def delivery_budget_seconds(self) -> float:
         """What one more delivery needs: an HTTP timeout for each of its Slack calls (their retries wait only when
-        they fit in the time left, see notifier.slack.retry), and the table's reads and writes. Before the secret
-        is read the mode is not known: the larger budget applies."""
+        they fit in the time left, see notifier.slack.retry), and the table's reads and writes. Without a mode (the
+        secret could not be read) the larger budget applies."""
         calls = self._mode.calls_per_delivery if self._mode is not None else BotMode.calls_per_delivery
         return calls * self._deps.settings.http_timeout_seconds + STORE_RESERVE_SECONDS
 
