@@ -7,6 +7,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import EndpointConnectionError
 
 from local.slack_standin import DEFAULT_CHANNEL, DEFAULT_TOKEN
 from notifier.core.notice import Notice
@@ -302,3 +303,125 @@ def test_a_refused_token_is_re_read_only_once_per_batch(slack):
     assert len(response["batchItemFailures"]) == 3
     assert len(slack.standin.requests_to("/api/chat.postMessage")) == 1
     assert reads == ["read", "read"]
+
+
+def test_a_late_older_transition_after_the_parent_was_deleted_posts_a_new_parent(slack):
+    # Given the job's parent shows Completed, and someone deleted it in Slack
+    deps = slack.dependencies(slack.bot_secret())
+    deliver(slack, deps, SUBMITTED, COMPLETED)
+    [gone] = slack.standin.channel_messages()
+    slack.standin.delete_message(DEFAULT_CHANNEL, gone.ts)
+
+    # When an older transition arrives late (it does not update the parent, only replies in its thread)
+    [response] = deliver(slack, deps, IN_PROGRESS)
+
+    # Then a new parent, showing the latest status, carries its reply; nothing goes to the DLQ
+    assert response == {"batchItemFailures": []}
+    [parent] = slack.standin.channel_messages()
+    assert parent.ts != gone.ts
+    assert parent.text.endswith("is Completed")
+    assert [reply.text.split(": ")[-1] for reply in parent.replies] == ["Submitted → InProgress"]
+    assert deps.store.load(IN_PROGRESS["jobArn"], DEFAULT_CHANNEL).ts == parent.ts
+
+
+def fail_once(deps, operation: str, expression: str) -> list[str]:
+    """The next DynamoDB `operation` whose UpdateExpression starts with `expression` fails as a lost connection."""
+    failed: list[str] = []
+
+    def hook(params: dict[str, Any], **kwargs: Any) -> None:
+        if not failed and str(params.get("UpdateExpression", "")).startswith(expression):
+            failed.append(expression)
+            raise EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+
+    deps.store._client.meta.events.register(f"provide-client-params.dynamodb.{operation}", hook)
+    return failed
+
+
+def test_a_failure_to_record_the_parent_after_posting_it_does_not_post_a_second_parent(slack):
+    # Given chat.postMessage posted the job's parent, then recording its ts failed
+    deps = slack.dependencies(slack.bot_secret())
+    failed = fail_once(deps, "UpdateItem", "SET ts = :ts")
+    [first] = deliver(slack, deps, SUBMITTED)
+    assert failed
+    assert first == {"batchItemFailures": [{"itemIdentifier": "msg-1"}]}
+    assert len(slack.standin.channel_messages()) == 1
+
+    # When SQS redelivers the transition
+    [second] = deliver(slack, deps, SUBMITTED)
+
+    # Then the function found the parent by its metadata and kept it: one parent, one reply
+    assert second == {"batchItemFailures": []}
+    [parent] = slack.standin.channel_messages()
+    assert [reply.text.split(": ")[-1] for reply in parent.replies] == ["new → Submitted"]
+    assert deps.store.load(SUBMITTED["jobArn"], DEFAULT_CHANNEL).ts == parent.ts
+    assert len(slack.standin.requests_to("/api/conversations.history")) == 1
+
+
+def test_a_failure_to_record_a_reply_after_posting_it_does_not_post_it_twice(slack):
+    # Given the thread reply was posted, then recording it failed
+    deps = slack.dependencies(slack.bot_secret())
+    deliver(slack, deps, IN_PROGRESS)
+    failed = fail_once(deps, "UpdateItem", "ADD repliedTransitions")
+    [first] = deliver(slack, deps, COMPLETED)
+    assert failed
+    assert first == {"batchItemFailures": [{"itemIdentifier": "msg-1"}]}
+
+    # When SQS redelivers the transition
+    [second] = deliver(slack, deps, COMPLETED)
+
+    # Then the function found the reply in the thread and did not post it again
+    assert second == {"batchItemFailures": []}
+    [parent] = slack.standin.channel_messages()
+    assert [reply.text.split(": ")[-1] for reply in parent.replies] == [
+        "Submitted → InProgress",
+        "InProgress → Completed",
+    ]
+    assert COMPLETED["transitionId"] in deps.store.load(COMPLETED["jobArn"], DEFAULT_CHANNEL).replied
+    assert len(slack.standin.requests_to("/api/conversations.replies")) == 1
+
+
+def test_a_reply_that_never_reached_slack_is_posted_on_the_retry(slack):
+    # Given the reply's post was dropped every time (its intent is noted, the reply is not in Slack)
+    deps = slack.dependencies(slack.bot_secret())
+    deliver(slack, deps, IN_PROGRESS)
+    slack.standin.fail_next(3, drop_connection=True, method="chat.postMessage")
+    [first] = deliver(slack, deps, COMPLETED)
+    assert first == {"batchItemFailures": [{"itemIdentifier": "msg-1"}]}
+
+    [second] = deliver(slack, deps, COMPLETED)
+
+    assert second == {"batchItemFailures": []}
+    [parent] = slack.standin.channel_messages()
+    assert len(parent.replies) == 2
+
+
+def test_without_the_history_scope_a_failed_write_means_a_second_post_not_a_lost_notice(slack, captured_logs):
+    # Given a token that may post but not read the channel, and recording the parent's ts failing once
+    slack.standin.add_token("xoxb-post-only", scopes={"chat:write"})
+    deps = slack.dependencies(slack.bot_secret(token="xoxb-post-only"))
+    fail_once(deps, "UpdateItem", "SET ts = :ts")
+    deliver(slack, deps, SUBMITTED)
+
+    [response] = deliver(slack, deps, SUBMITTED)
+
+    # Then the look-up was refused, so the function posted again rather than lose the notice, and said why
+    assert response == {"batchItemFailures": []}
+    assert len(slack.standin.channel_messages()) == 2
+    [warning] = [e for e in captured_logs.entries() if e["message"].startswith("Could not check Slack")]
+    assert warning["reason"] == "missing_scope"
+
+
+def test_a_parent_post_without_an_answer_keeps_its_claim_and_is_looked_for_before_posting_again(slack):
+    # Given the parent's post got no answer (connection dropped on every attempt)
+    deps = slack.dependencies(slack.bot_secret())
+    slack.standin.fail_next(3, drop_connection=True, method="chat.postMessage")
+    [first] = deliver(slack, deps, SUBMITTED)
+    assert first == {"batchItemFailures": [{"itemIdentifier": "msg-1"}]}
+    assert deps.store.load(SUBMITTED["jobArn"], DEFAULT_CHANNEL).claimed_by == SUBMITTED["transitionId"]
+
+    # When it is redelivered, the function looks first, finds nothing, and posts once
+    [second] = deliver(slack, deps, SUBMITTED)
+
+    assert second == {"batchItemFailures": []}
+    assert len(slack.standin.channel_messages()) == 1
+    assert len(slack.standin.requests_to("/api/conversations.history")) == 1
