@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from aws_xray_sdk import global_sdk_config
 from aws_xray_sdk.core import patch, xray_recorder
+from botocore.exceptions import EndpointConnectionError
 
 from notifier.core.notice import Notice
 from notifier.slack.blocks import transition_message
@@ -164,3 +165,75 @@ def test_the_webhook_path_is_not_recorded_in_xray_traces(slack, monkeypatch):
     trace = "\n".join(emitter.sent)
     assert "chat.postMessage" in trace
     assert CANARY not in trace
+
+
+def test_no_secret_in_what_the_look_ups_after_a_failed_write_leave(slack, captured_logs, capsys, caplog):
+    """The conversations.history / conversations.replies path handles the token too: answered, failing, refused."""
+    captured: list[str] = []
+    cases = [
+        ("answered", set(), lambda: None),
+        ("5xx", set(), lambda: slack.standin.fail_next(3, status=500, method="conversations.history")),
+        ("dropped", set(), lambda: slack.standin.fail_next(3, drop_connection=True, method="conversations.replies")),
+        ("no scope", {"chat:write"}, lambda: None),
+    ]
+    for index, (name, scopes, break_it) in enumerate(cases):
+        slack.standin.reset()
+        slack.standin.add_token(BOT_TOKEN, **({"scopes": scopes} if scopes else {}))
+        deps = slack.dependencies(slack.create_secret({"botToken": BOT_TOKEN, "channel": "C0123456789"}, f"l-{index}"))
+        first = notice_document(transitionId=f"lookup-{index}-a", jobArn=f"arn:aws:bedrock:::job/{index}")
+        second = notice_document(transitionId=f"lookup-{index}-b", jobArn=first["jobArn"], status="Failed")
+        # Each write after a post fails once, so each redelivery looks in Slack first
+        failing = {"SET ts = :ts", "ADD repliedTransitions"}
+
+        def hook(params: dict[str, Any], failing: set[str] = failing, **kwargs: Any) -> None:
+            for expression in list(failing):
+                if str(params.get("UpdateExpression", "")).startswith(expression):
+                    failing.discard(expression)
+                    raise EndpointConnectionError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+
+        deps.store._client.meta.events.register("provide-client-params.dynamodb.UpdateItem", hook)
+        caplog.clear()
+        with caplog.at_level(logging.DEBUG):
+            for document in (first, first, second, second, second):
+                if document is second:
+                    break_it()
+                response = slack.invoke(sqs_event(sns_body(document)), deps)
+                captured.append(json.dumps(response))
+        captured.extend(
+            f"{r.name} {r.getMessage()} {r.exc_text or ''}"
+            for r in caplog.records
+            if not r.name.startswith(("moto", "werkzeug"))
+        )
+        assert name
+        assert slack.standin.requests_to("/api/conversations.history") or scopes
+
+    out, err = capsys.readouterr()
+    everything = "\n".join([*captured, captured_logs.text, out, err])
+    assert CANARY not in everything
+    assert "Could not check Slack" in captured_logs.text  # the refused look-up was in what was searched
+    assert "Slack delivery failed" in captured_logs.text
+
+
+def test_look_up_exceptions_do_not_carry_the_token(slack):
+    policy = RetryPolicy(max_retries=1, backoff_seconds=0.01, http_timeout_seconds=1)
+    slack.standin.add_token(BOT_TOKEN, scopes={"chat:write"})
+    unreachable = BotClient(BOT_TOKEN, f"http://127.0.0.1:{closed_port()}/api/", policy, lambda: 60.0, slack.sleep)
+    refused = BotClient(BOT_TOKEN, slack.standin.api_url, policy, lambda: 60.0, slack.sleep)
+    failures: list[SlackFailure] = []
+
+    for call in (
+        lambda: unreachable.history("C0123456789"),
+        lambda: unreachable.replies("C0123456789", "1700000000.000100"),
+        lambda: refused.history("C0123456789"),
+        lambda: refused.replies("C0123456789", "1700000000.000100"),
+    ):
+        with pytest.raises(SlackFailure) as raised:
+            call()
+        failures.append(raised.value)
+
+    assert [failure.reason for failure in failures[2:]] == ["missing_scope", "missing_scope"]
+    for failure in failures:
+        assert CANARY not in str(failure)
+        assert CANARY not in repr(failure)
+        assert failure.__cause__ is None
+        assert failure.__context__ is None or failure.__suppress_context__
