@@ -390,7 +390,8 @@ class Demo:
             wait = getattr(record, "retryAfterSeconds", None)
             if wait is not None:
                 rate_limited = True
-                hidden = max(1, math.ceil(wait))  # what the function sets as the message's visibility timeout
+                # What the function set as the message's visibility timeout: at least Retry-After.
+                hidden = int(getattr(record, "visibilitySeconds", None) or max(1, math.ceil(wait)))
                 details.append(f"hidden from the queue for {hidden} s")
                 self.redelivery_due = max(self.redelivery_due or 0.0, time.monotonic() + hidden + REDELIVERY_SLACK)
             detail = f" ({'; '.join(details)})" if details else ""
