@@ -182,23 +182,24 @@ def documents(count: int) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize(
-    ("mode", "seconds_left", "delivered"),
+    ("mode", "seconds_left", "per_call_ms", "delivered"),
     [
-        # One call a record, 11 s needed to start one (a 10 s HTTP timeout and the table's share): 20, 17.5, 15
-        # and 12.5 s left start a record, 10 s left does not.
-        ("webhook", 20, 4),
-        # Two calls a record (the parent, its reply), 21 s needed: 40, 35, 30 and 25 s left start one.
-        ("bot", 40, 4),
+        # One call a record, 11 s needed to start one (a 10 s HTTP timeout and the table's share): 30, 26.5, 23,
+        # 19.5, 16 and 12.5 s left start a record, 9 s left does not. Ten records would need 35 s.
+        ("webhook", 30, 3_500, 6),
+        # Two calls a record (the parent, its reply), 21 s needed but at most half of the 40 s the batch started
+        # with: 40, 35, 30, 25 and 20 s left start a record, 15 s does not. Ten records would need 50 s.
+        ("bot", 40, 2_500, 5),
     ],
 )
 def test_a_slow_slack_stops_records_starting_and_hands_the_rest_back_at_once(
-    slack, capsys, mode, seconds_left, delivered
+    slack, capsys, mode, seconds_left, per_call_ms, delivered
 ):
-    # Given Slack takes 2.5 s a call and the batch holds ten records, more than the time left can deliver
+    # Given a slow Slack and a batch of ten records, more than the time left can deliver
     deps = slack.dependencies(secret_for(slack, mode), http_timeout_seconds=10)
     queues = slack.queues(deps)
     queues.send(*[sns_body(document) for document in documents(10)])
-    context = SlowSlackContext(remaining_ms=seconds_left * 1000, standin=slack.standin)
+    context = SlowSlackContext(remaining_ms=seconds_left * 1000, standin=slack.standin, per_call_ms=per_call_ms)
     slack.context = context
 
     event = queues.receive()
@@ -226,17 +227,19 @@ def test_a_slow_slack_stops_records_starting_and_hands_the_rest_back_at_once(
     assert queues.waiting() == 0
 
 
-def test_a_call_does_not_start_without_an_http_timeout_left(slack, capsys):
+def test_a_call_does_not_start_without_time_for_it(slack, capsys):
     # Given a bot delivery that starts with enough time for its parent but not for its reply
     deps = slack.dependencies(slack.bot_secret(), http_timeout_seconds=10)
     queues = slack.queues(deps)
     queues.send(sns_body(documents(1)[0]))
-    slack.context = SlowSlackContext(remaining_ms=21_000, standin=slack.standin, per_call_ms=12_000)
+    slack.context = SlowSlackContext(remaining_ms=21_000, standin=slack.standin, per_call_ms=20_600)
 
-    response = slack.run_queue(queues, deps)
+    event = queues.receive()
+    response = slack.invoke(event, deps)
+    queues.settle(event, response)
 
-    # Then the reply was not attempted (9 s left < 10 s): the record is handed back at once, and its retry
-    # finishes the job with one reply
+    # Then the reply was not attempted (0.4 s left): the record is handed back at once, and its retry finishes
+    # the job with one reply
     assert len(response["batchItemFailures"]) == 1
     assert queues.visibility_timeouts == [0]
     assert SLACK_RETRYABLE_FAILURES not in metric_sums(capsys.readouterr().out)

@@ -133,6 +133,7 @@ class BatchDelivery:
         # A failure that every later record of this batch would hit too (bad secret, refused credentials).
         self._batch_failure: SlackFailure | None = None
         self._rate_limited_until: float | None = None
+        self._started_with: float | None = None  # seconds left when the first record started
         self.counts: Counter[str] = Counter()
 
     def handle(self, record: SQSRecord) -> dict[str, Any]:
@@ -158,9 +159,15 @@ class BatchDelivery:
     def delivery_budget_seconds(self) -> float:
         """What one more delivery needs: an HTTP timeout for each of its Slack calls (their retries wait only when
         they fit in the time left, see notifier.slack.retry), and the table's reads and writes. Without a mode (the
-        secret could not be read) the larger budget applies."""
+        secret could not be read) the larger budget applies.
+
+        At most half the time the batch started with: with a function timeout shorter than two deliveries' worth,
+        the batch still delivers while time is left, since each call is cut to the time left anyway (clients).
+        """
+        if self._started_with is None:
+            self._started_with = self._remaining_seconds()
         calls = self._mode.calls_per_delivery if self._mode is not None else BotMode.calls_per_delivery
-        return calls * self._deps.settings.http_timeout_seconds + STORE_RESERVE_SECONDS
+        return min(calls * self._deps.settings.http_timeout_seconds + STORE_RESERVE_SECONDS, self._started_with / 2)
 
     def _deliver(self, notice: Notice) -> dict[str, Any]:
         if self._batch_failure is not None:

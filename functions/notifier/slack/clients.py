@@ -2,8 +2,9 @@
 conversations.replies with a bot token.
 
 slack_sdk and urllib put the URL in their exception text, so every exception is caught here and replaced by a
-SlackFailure ``from None``. No call starts unless one HTTP timeout still fits in the invocation (the retries are
-bounded the same way, in notifier.slack.retry), so a slow Slack cannot run the function past its timeout.
+SlackFailure ``from None``. Each call's HTTP timeout is cut to the time the invocation has left, and no call starts
+with less than a second (the retries wait only when a whole HTTP timeout still fits, notifier.slack.retry), so a
+slow Slack cannot run the function past its timeout.
 """
 
 from __future__ import annotations
@@ -35,9 +36,17 @@ def _timeout(policy: RetryPolicy) -> int:
     return max(1, math.ceil(policy.http_timeout_seconds))
 
 
-def _check_time(policy: RetryPolicy, remaining_seconds: RemainingSeconds) -> None:
-    if remaining_seconds() < policy.http_timeout_seconds:
+# A call starts only with this much time left, and ends (by its timeout) this long before the invocation does.
+MIN_CALL_SECONDS = 1
+CALL_MARGIN_SECONDS = 0.5
+
+
+def _call_timeout(policy: RetryPolicy, remaining_seconds: RemainingSeconds) -> int:
+    """The HTTP timeout of the next call: the configured one, cut to the time the invocation has left."""
+    seconds = min(float(_timeout(policy)), remaining_seconds() - CALL_MARGIN_SECONDS)
+    if seconds < MIN_CALL_SECONDS:
         raise OutOfTime("too little time left in this invocation for another Slack call")
+    return math.floor(seconds)
 
 
 class WebhookSender:
@@ -58,7 +67,7 @@ class WebhookSender:
         return "WebhookSender(url=***)"
 
     def send(self, message: SlackMessage) -> None:
-        _check_time(self._policy, self._remaining_seconds)
+        self._client.timeout = _call_timeout(self._policy, self._remaining_seconds)
         try:
             response = self._client.send_dict({**message.as_payload(), "unfurl_links": False})
         except Exception as exc:
@@ -136,7 +145,7 @@ class BotClient:
         return messages
 
     def _call(self, method: str, arguments: dict[str, Any], *, form: bool = False) -> dict[str, Any]:
-        _check_time(self._policy, self._remaining_seconds)
+        self._client.timeout = _call_timeout(self._policy, self._remaining_seconds)
         try:
             if form:  # the read methods take form arguments, as slack_sdk's own conversations_* methods send them
                 response = self._client.api_call(method, params=arguments)
