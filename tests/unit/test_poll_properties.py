@@ -1,22 +1,23 @@
 """Property: whatever the lifecycles and poll times, every status a poll could observe is published exactly
-once, and no job that is not terminal is ever dropped from tracking."""
+once, and no job that is not terminal is ever dropped from tracking.
+
+The poll runs against in-memory ports; the job store fake honours the DynamoDB store's conditional writes
+(tests/integration/test_job_store_contract.py holds the two to the same behaviour)."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
-import boto3
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from notifier.core.jobs import KNOWN_STATUSES, NON_TERMINAL_STATUSES, TERMINAL_STATUSES, is_terminal
 from notifier.core.settings import PollerSettings
-from notifier.core.table_layout import create_table_request
-from notifier.poller.job_store import StateStore
 from notifier.poller.poll import Deadline, Poll
-from tests.fakes import CapturingPublisher, FakeBedrock, FakeJob
-from tests.fixtures.aws import ACCOUNT_ID, REGION
+from tests.unit.fakes import CapturingPublisher, FakeBedrock, FakeJob, InMemoryJobStore
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
 
 T0 = datetime(2026, 6, 1, tzinfo=UTC)
 OVERLAP = timedelta(minutes=10)
@@ -47,23 +48,19 @@ def build_job(index: int, spec: tuple) -> FakeJob:
     )
 
 
-@settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
-)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     specs=st.lists(lifecycle, min_size=1, max_size=8),
     poll_offsets=st.lists(st.integers(min_value=60, max_value=8 * 3600), min_size=1, max_size=12),
     skew=st.integers(min_value=-600, max_value=600),
 )
-def test_every_observable_status_is_published_once_and_open_jobs_stay_tracked(aws, specs, poll_offsets, skew):
-    table = f"state-{uuid.uuid4().hex[:12]}"
-    boto3.client("dynamodb", region_name=REGION).create_table(**create_table_request(table))
+def test_every_observable_status_is_published_once_and_open_jobs_stay_tracked(specs, poll_offsets, skew):
     jobs = [build_job(i, spec) for i, spec in enumerate(specs)]
     bedrock = FakeBedrock(jobs, now=T0)
-    store = StateStore(table)
+    store = InMemoryJobStore()
     publisher = CapturingPublisher()
     poller_settings = PollerSettings(
-        state_table_name=table,
+        state_table_name="state",
         topic_arn=f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:t",
         notify_statuses=KNOWN_STATUSES,
         notify_on_first_run=True,
@@ -79,9 +76,9 @@ def test_every_observable_status_is_published_once_and_open_jobs_stay_tracked(aw
                 observable.add((job.arn, status))
                 last_seen[job.arn] = status
         poll = Poll(
-            bedrock,  # type: ignore[arg-type]
+            bedrock,
             store,
-            publisher,  # type: ignore[arg-type]
+            publisher,
             poller_settings,
             region=REGION,
             account_id=ACCOUNT_ID,

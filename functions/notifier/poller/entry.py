@@ -3,6 +3,7 @@ one or as the SQS batch the fast-path queue hands over."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from notifier.core.settings import PollerSettings
 from notifier.poller.bedrock import BedrockJobs
 from notifier.poller.job_store import StateStore
 from notifier.poller.poll import Deadline, Poll, PollReport
+from notifier.poller.ports import JobSource, JobStore, NoticeSink
 from notifier.poller.publisher import NoticePublisher
 
 SCHEDULED = "Scheduled Event"
@@ -45,24 +47,25 @@ SQS_SOURCE = "aws:sqs"
 
 @dataclass(frozen=True)
 class Dependencies:
-    bedrock: BedrockJobs
-    store: StateStore
-    publisher: NoticePublisher
+    bedrock: JobSource
+    store: JobStore
+    publisher: NoticeSink
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # the Lambda's clock
 
 
-_cached: dict[PollerSettings, Dependencies] = {}
-
-
 def build_dependencies(settings: PollerSettings) -> Dependencies:
-    """Clients are made once per cold start (and per settings, which only tests change)."""
-    if settings not in _cached:
-        _cached[settings] = Dependencies(
-            bedrock=BedrockJobs(),
-            store=StateStore(settings.state_table_name),
-            publisher=NoticePublisher(settings.topic_arn, settings.publish_max_per_second),
-        )
-    return _cached[settings]
+    """The composition root: the real adapters, with boto3's default endpoint resolution (AWS_ENDPOINT_URL)."""
+    return Dependencies(
+        bedrock=BedrockJobs(),
+        store=StateStore(settings.state_table_name),
+        publisher=NoticePublisher(settings.topic_arn, settings.publish_max_per_second),
+    )
+
+
+@functools.cache
+def default_dependencies(settings: PollerSettings) -> Dependencies:
+    """Built once per cold start (and per settings, which only tests change); tests pass their own instead."""
+    return build_dependencies(settings)
 
 
 def job_arn_of(event: dict[str, Any]) -> str | None:
@@ -141,7 +144,7 @@ def _emit(report: PollReport, duration_ms: float) -> None:
 def handler(event: dict[str, Any], context: LambdaContext, dependencies: Dependencies | None = None) -> dict[str, Any]:
     settings = PollerSettings.from_env()
     if is_queued_batch(event):
-        deps = dependencies or build_dependencies(settings)
+        deps = dependencies or default_dependencies(settings)
         time_left = Deadline(context.get_remaining_time_in_millis, settings.time_reserve)
         return drain_state_changes(event, context, lambda: _new_poll(deps, settings, context), time_left)
     try:
@@ -149,7 +152,7 @@ def handler(event: dict[str, Any], context: LambdaContext, dependencies: Depende
     except InvalidEvent as error:
         logger.error("Rejected an event the poller does not handle", extra={"reason": str(error)})
         raise
-    deps = dependencies or build_dependencies(settings)
+    deps = dependencies or default_dependencies(settings)
     return _summary(_run(_new_poll(deps, settings, context), job_arn, context))
 
 

@@ -28,9 +28,8 @@ from notifier.core.jobs import KNOWN_STATUSES, NON_TERMINAL_STATUSES, JobSnapsho
 from notifier.core.notice import Notice
 from notifier.core.observability import logger
 from notifier.core.settings import PollerSettings
-from notifier.poller.bedrock import BedrockJobs
-from notifier.poller.job_store import Cursor, StateStore, pending_after
-from notifier.poller.publisher import NoticePublisher
+from notifier.poller.job_store import Cursor, pending_after
+from notifier.poller.ports import JobSource, JobStore, NoticeSink
 from notifier.poller.rules import (
     MISSING,
     SETTLED,
@@ -87,9 +86,9 @@ class PollReport:
 class Poll:
     def __init__(
         self,
-        bedrock: BedrockJobs,
-        store: StateStore,
-        publisher: NoticePublisher,
+        bedrock: JobSource,
+        store: JobStore,
+        publisher: NoticeSink,
         settings: PollerSettings,
         *,
         region: str,

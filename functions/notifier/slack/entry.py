@@ -45,7 +45,7 @@ def build_dependencies(
     secrets_provider: SecretsProvider | None = None,
     claim_wait: ClaimWait | None = None,
 ) -> SlackDependencies:
-    """Clients with boto3's default endpoint resolution, so AWS_ENDPOINT_URL (a local moto) is honoured."""
+    """The composition root: the real adapters, with boto3's default endpoint resolution (AWS_ENDPOINT_URL)."""
     dynamodb = boto3.client("dynamodb")
     config = IdempotencyConfig(
         # Powertools turns the Notice into a dict of its fields; the key is the hash of transition_id alone, the
@@ -75,15 +75,16 @@ def build_dependencies(
 
 
 @functools.cache
-def default_dependencies() -> SlackDependencies:
-    return build_dependencies(SlackSettings.from_env())
+def default_dependencies(settings: SlackSettings) -> SlackDependencies:
+    """Built once per cold start (and per settings, which only tests change); tests pass their own instead."""
+    return build_dependencies(settings)
 
 
 @logger.inject_lambda_context
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict[str, Any], context: LambdaContext, dependencies: SlackDependencies | None = None) -> dict:
-    return deliver_batch(event, context, dependencies or default_dependencies())
+    return deliver_batch(event, context, dependencies or default_dependencies(SlackSettings.from_env()))
 
 
 def deliver_batch(event: dict[str, Any], context: LambdaContext, dependencies: SlackDependencies) -> dict:

@@ -1,0 +1,64 @@
+"""What one poll needs from the outside world, as three small interfaces.
+
+`notifier.poller.bedrock`, `notifier.poller.job_store` and `notifier.poller.publisher` are the real adapters;
+the unit tests' in-memory fakes and the read-only preview's wrappers implement the same interfaces, so a poll
+runs the same code against any of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from notifier.core.jobs import JobSnapshot
+from notifier.core.notice import Notice
+from notifier.poller.job_store import Cursor, PendingNotice
+from notifier.poller.publisher import PublishOutcome
+from notifier.poller.rules import Change, StoredJob
+
+
+class JobSource(Protocol):
+    """Bedrock's ListModelInvocationJobs and GetModelInvocationJob."""
+
+    def list_pages(
+        self,
+        *,
+        submitted_after: datetime | None = None,
+        submitted_before: datetime | None = None,
+        status: str | None = None,
+    ) -> Iterator[list[JobSnapshot]]: ...
+
+    def get(self, job_arn: str) -> JobSnapshot | None: ...
+
+    def limit_calls_to(self, time_left: Callable[[], float] | None) -> None: ...
+
+
+class JobStore(Protocol):
+    """Job states, their unpublished notices and the poll cursor, written with conditional writes: a change
+    is recorded only when the stored status is still the one it was diffed against, and the watermark
+    only moves forward."""
+
+    def load_cursor(self) -> Cursor | None: ...
+
+    def save_cursor(self, cursor: Cursor, now: datetime) -> bool: ...
+
+    def open_jobs(self) -> dict[str, StoredJob]: ...
+
+    def get_jobs(self, job_arns: Iterable[str]) -> dict[str, StoredJob]: ...
+
+    def record(self, changes: list[Change], now: datetime, ttl: timedelta) -> tuple[list[Change], list[Change]]: ...
+
+    def retire(self, job: StoredJob, now: datetime, ttl: timedelta, reason: str) -> bool: ...
+
+    def note_missing(self, job: StoredJob, now: datetime) -> bool: ...
+
+    def pending_notices(self) -> list[PendingNotice]: ...
+
+    def clear_published(self, job_arn: str, transition_ids: list[str], pending_count: int) -> None: ...
+
+
+class NoticeSink(Protocol):
+    """SNS: publishes (key, notice) pairs in order while time_left() stays positive."""
+
+    def publish(self, notices: list[tuple[str, Notice]], time_left: Callable[[], float]) -> PublishOutcome: ...
