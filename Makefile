@@ -41,12 +41,13 @@ endif
 endif
 endif
 
-.PHONY: help setup node-check test lint typecheck pytest demo bench soak preview synth deploy destroy clean lock \
-	test-notification check-slack
+.PHONY: help setup node-check test lint typecheck pytest test-unit test-integration test-local test-infra demo bench soak \
+	preview synth deploy destroy clean lock test-notification check-slack
 
 help:
 	@echo "make demo      run the notifier end to end on a local sandbox (no AWS account needed)"
-	@echo "make test      lint, type-check and run the whole test suite"
+	@echo "make test      lint, type-check and run the whole test suite (every tier below)"
+	@echo "make test-unit | test-integration | test-local | test-infra   one tier of tests/"
 	@echo "make bench     poller benchmark against the local emulator"
 	@echo "make soak      2,000 jobs over a simulated week with faults everywhere, then checks (ARGS=...)"
 	@echo "make preview   read-only: what the notifier would send about your real jobs (ARGS=...)"
@@ -90,6 +91,20 @@ pytest: setup
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test: lint typecheck pytest
+
+# One tier each: unit (no server), integration (the functions on moto, the emulator, the stand-in),
+# local (the emulator, the stand-in, the sandbox and the preview themselves), infra (the synthesized stack).
+test-unit: $(PY_STAMP)
+	$(BIN)/python -m pytest tests/unit
+
+test-integration: $(PY_STAMP)
+	$(BIN)/python -m pytest -n 2 tests/integration
+
+test-local: $(PY_STAMP)
+	$(BIN)/python -m pytest -n 2 tests/local
+
+test-infra: setup
+	$(BIN)/python -m pytest -n 2 tests/infra
 
 demo: $(PY_STAMP)
 	$(BIN)/python -m local.sandbox

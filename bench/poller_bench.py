@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")  # one line per recorded transition would drown the table
 
 from local.bedrock_emulator import BedrockEmulator
+from local.moto_server import MotoServer
 from notifier.core.settings import PollerSettings
 from notifier.core.table_layout import create_table_request
 from notifier.poller.bedrock import BedrockJobs
@@ -57,10 +57,9 @@ class Row:
 
 class Bench:
     def __init__(self) -> None:
-        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=free_port(), verbose=False)
-        self.moto.start()
+        self.moto = MotoServer().start()
         os.environ.update(
-            AWS_ENDPOINT_URL=f"http://127.0.0.1:{self.moto._port}",
+            AWS_ENDPOINT_URL=self.moto.url,
             AWS_ACCESS_KEY_ID="bench",
             AWS_SECRET_ACCESS_KEY="bench",
             AWS_DEFAULT_REGION=REGION,

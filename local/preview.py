@@ -2,8 +2,8 @@
 
 It runs the notifier's own poll (notifier.poller.poll.Poll) with your AWS credentials and region against the real
 ListModelInvocationJobs and GetModelInvocationJob, with
-- a state store that only reads: from a deployed stack's state table with --table NAME, otherwise as a fresh
-  deployment whose table is empty; every write is skipped and listed instead;
+- a job store that only reads: a wrapper around the notifier's own store over a deployed stack's state table
+  with --table NAME, otherwise as a fresh deployment whose table is empty; every write is skipped and listed;
 - a publisher that prints the messages (Slack, email, and with --json the SNS document) instead of publishing.
 
     python -m local.preview [--region R] [--profile P] [--since 24h] [--table NAME] [--no-notify-first-run] [--json]
@@ -21,7 +21,7 @@ import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, TextIO
@@ -30,10 +30,10 @@ import boto3
 import botocore.exceptions as boto_errors
 from botocore.exceptions import ClientError
 
-import infra  # noqa: F401 (importing it puts functions/, home of the notifier package, on the path)
 from local.sandbox_logs import quiet_logs
 from local.sandbox_render import Style, email_lines, indent, message_lines, table
 from notifier.core.errors import BedrockUnavailable, ConfigurationError, StateStoreError
+from notifier.core.jobs import JobSnapshot
 from notifier.core.notice import Notice
 from notifier.core.settings import PollerSettings
 from notifier.core.timefmt import isoformat
@@ -42,7 +42,7 @@ from notifier.poller.bedrock import BedrockJobs
 from notifier.poller.job_store import CLIENT_CONFIG as DYNAMODB_CONFIG
 from notifier.poller.job_store import Cursor, PendingNotice, StateStore
 from notifier.poller.poll import Deadline, Poll
-from notifier.poller.publisher import NoticePublisher, PublishOutcome
+from notifier.poller.publisher import PublishOutcome
 from notifier.poller.rules import Change, StoredJob
 from notifier.poller.sns_message import sns_message
 from notifier.slack.blocks import transition_message
@@ -69,30 +69,30 @@ class Problem:
     exit_code: int = USER_ERROR
 
 
-# --- the read-only adapters --------------------------------------------------------------------------------------
+# --- the read-only ports ----------------------------------------------------------------------------------------
 
 
-class ReadOnlyStateStore(StateStore):
-    """Reads an existing state table (or behaves as an empty one); every write is skipped and noted."""
+class ReadOnlyJobStore:
+    """The job-store port over a deployed stack's table, or over none (a fresh deployment): reads go to the real
+    store, every write is recorded here instead. The real store's DynamoDB client also refuses writes outright."""
 
-    def __init__(self, table_name: str | None, client: Any = None) -> None:
-        super().__init__(table_name or "(none)", client=client if table_name else _NoClient())
-        self.has_table = table_name is not None
+    def __init__(self, reader: StateStore | None) -> None:
+        self.reader = reader
         self.skipped: Counter[str] = Counter()  # kind of write -> how many were skipped
         self.cursor: Cursor | None = None
         self.changes: list[Change] = []
 
     def load_cursor(self) -> Cursor | None:
-        return super().load_cursor() if self.has_table else None
+        return self.reader.load_cursor() if self.reader else None
 
     def open_jobs(self) -> dict[str, StoredJob]:
-        return super().open_jobs() if self.has_table else {}
+        return self.reader.open_jobs() if self.reader else {}
 
     def get_jobs(self, job_arns: Iterable[str]) -> dict[str, StoredJob]:
-        return super().get_jobs(job_arns) if self.has_table else {}
+        return self.reader.get_jobs(job_arns) if self.reader else {}
 
     def pending_notices(self) -> list[PendingNotice]:
-        return super().pending_notices() if self.has_table else []
+        return self.reader.pending_notices() if self.reader else []
 
     def save_cursor(self, cursor: Cursor, now: datetime) -> bool:
         self.skipped["poll cursor"] += 1
@@ -115,23 +115,23 @@ class ReadOnlyStateStore(StateStore):
     def clear_published(self, job_arn: str, transition_ids: list[str], pending_count: int) -> None:
         self.skipped["published-notice clear"] += len(transition_ids)
 
-    def _call(self, operation: str, table: bool = True, **params: Any) -> dict[str, Any]:
-        if operation in WRITE_OPERATIONS:  # the overrides above never get here; this keeps it that way
-            raise AssertionError(f"the preview must not call DynamoDB {operation}")
-        return super()._call(operation, table=table, **params)
+
+def refuse_writes(client: Any) -> Any:
+    """Makes a DynamoDB client fail any write before it is sent: the wrapper above never asks for one, and this
+    keeps it that way."""
+
+    def before_call(model: Any, **_: Any) -> None:
+        if model.name in WRITE_OPERATIONS:
+            raise AssertionError(f"the preview must not call DynamoDB {model.name}")
+
+    client.meta.events.register("before-call.dynamodb", before_call)
+    return client
 
 
-class _NoClient:
-    """Stands in for the DynamoDB client when there is no table: nothing may reach it."""
+class PrintingPublisher:
+    """The publisher port: keeps each notice instead of publishing it; nothing here talks to SNS."""
 
-    def __getattr__(self, name: str) -> Any:
-        raise AssertionError(f"no state table: DynamoDB {name} must not be called")
-
-
-class PrintingPublisher(NoticePublisher):
-    """Keeps each notice instead of publishing it; nothing here talks to SNS."""
-
-    def __init__(self) -> None:  # no super().__init__: it would make an SNS client
+    def __init__(self) -> None:
         self.notices: list[Notice] = []
 
     def publish(self, notices: list[tuple[str, Notice]], time_left: Callable[[], float]) -> PublishOutcome:
@@ -140,24 +140,48 @@ class PrintingPublisher(NoticePublisher):
 
 
 def _with_account(notice: Notice) -> Notice:
-    """The account is read from the job's ARN, so the preview needs no call (and no permission) to find it."""
+    """The account is read from the job ARN, so the preview needs no call (and no permission) to find it."""
     parts = notice.job_arn.split(":")
     return replace(notice, account_id=parts[4]) if len(parts) > 4 and not notice.account_id else notice
 
 
-class ObservedBedrockJobs(BedrockJobs):
-    """The notifier's Bedrock adapter, remembering the SDK error behind a failure to explain it."""
+class ObservedJobSource:
+    """The Bedrock port over the notifier's own adapter, remembering the SDK error behind a failure to explain it."""
 
-    def __init__(self, client: Any) -> None:
-        super().__init__(client)
+    def __init__(self, jobs: BedrockJobs) -> None:
+        self.jobs = jobs
         self.failure: BaseException | None = None
 
-    def _call(self, operation: str, **params: Any) -> dict[str, Any]:
+    def list_pages(
+        self,
+        *,
+        submitted_after: datetime | None = None,
+        submitted_before: datetime | None = None,
+        status: str | None = None,
+    ) -> Iterator[list[JobSnapshot]]:
+        pages = self.jobs.list_pages(submitted_after=submitted_after, submitted_before=submitted_before, status=status)
+        while True:
+            try:
+                page = next(pages)
+            except StopIteration:
+                return
+            except (BedrockUnavailable, ClientError) as error:
+                self._note(error)
+                raise
+            yield page
+
+    def limit_calls_to(self, time_left: Callable[[], float] | None) -> None:
+        self.jobs.limit_calls_to(time_left)
+
+    def get(self, job_arn: str) -> JobSnapshot | None:
         try:
-            return super()._call(operation, **params)
-        except BedrockUnavailable as error:
-            self.failure = error.__cause__ or error
+            return self.jobs.get(job_arn)
+        except (BedrockUnavailable, ClientError) as error:
+            self._note(error)
             raise
+
+    def _note(self, error: BaseException) -> None:
+        self.failure = (error.__cause__ or error) if isinstance(error, BedrockUnavailable) else error
 
 
 # --- running it --------------------------------------------------------------------------------------------------
@@ -167,9 +191,9 @@ class ObservedBedrockJobs(BedrockJobs):
 class Preview:
     region: str
     settings: PollerSettings
-    store: ReadOnlyStateStore
+    store: ReadOnlyJobStore
     publisher: PrintingPublisher
-    bedrock: ObservedBedrockJobs
+    bedrock: ObservedJobSource
     notes: list[str] = field(default_factory=list)
 
     def run(self) -> None:
@@ -236,8 +260,8 @@ def build_preview(args: argparse.Namespace, session: boto3.Session) -> Preview:
     if not region:
         raise PreviewError("no AWS region: pass --region or set AWS_REGION (or a region in your profile)")
     try:
-        bedrock = ObservedBedrockJobs(session.client("bedrock", config=BEDROCK_CONFIG))
-        dynamodb = session.client("dynamodb", config=DYNAMODB_CONFIG) if args.table else None
+        bedrock = ObservedJobSource(BedrockJobs(session.client("bedrock", config=BEDROCK_CONFIG)))
+        dynamodb = refuse_writes(session.client("dynamodb", config=DYNAMODB_CONFIG)) if args.table else None
     except boto_errors.InvalidRegionError:
         raise PreviewError(
             f"{region!r} is not an AWS region name (like us-east-1): check --region / AWS_REGION"
@@ -249,7 +273,8 @@ def build_preview(args: argparse.Namespace, session: boto3.Session) -> Preview:
     except ConfigurationError as error:
         raise PreviewError(str(error)) from None
     settings = replace(settings, baseline_lookback=args.since, notify_on_first_run=args.notify_first_run)
-    return Preview(region, settings, ReadOnlyStateStore(args.table, dynamodb), PrintingPublisher(), bedrock)
+    store = ReadOnlyJobStore(StateStore(args.table, client=dynamodb) if args.table else None)
+    return Preview(region, settings, store, PrintingPublisher(), bedrock)
 
 
 def explain(error: BaseException, preview: Preview, table: str | None) -> Problem | None:
@@ -339,7 +364,7 @@ def report(preview: Preview, args: argparse.Namespace, out: TextIO) -> None:
     say(style.dim(f"SNS messages not published: {len(notices)} (the emails and Slack messages above come from them)"))
 
 
-def _skipped_writes(store: ReadOnlyStateStore) -> str:
+def _skipped_writes(store: ReadOnlyJobStore) -> str:
     parts = [
         f"{count} {kind}{'s' if count > 1 else ''}" for kind, count in store.skipped.items() if kind != "poll cursor"
     ]

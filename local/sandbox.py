@@ -25,8 +25,6 @@ from typing import Any, TextIO
 import boto3
 
 from local.bedrock_emulator import BedrockEmulator
-
-# local.sandbox_cloud is imported before anything of notifier: it puts the functions' package on the path.
 from local.sandbox_cloud import (
     ACCOUNT_ID,
     EMAIL_ADDRESS,

@@ -12,7 +12,6 @@ import json
 import os
 import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -21,11 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
 
-# infra comes first: importing it puts functions/ (the Lambda bundle's root, home of `notifier`) on the path.
 from infra import constants as stack
 from local.bedrock_emulator import BedrockEmulator
+from local.moto_server import MotoServer
 from local.slack_standin import DEFAULT_CHANNEL, DEFAULT_TOKEN, SlackStandIn
 from notifier.core.table_layout import TTL_ATTRIBUTE, create_table_request
 
@@ -48,7 +46,7 @@ SDK_MAX_ATTEMPTS = "3"  # boto3's own retries (AWS_MAX_ATTEMPTS), so one throttl
 
 @dataclass
 class Servers:
-    moto: ThreadedMotoServer
+    moto: MotoServer
     bedrock: BedrockEmulator
     slack: SlackStandIn
     moto_url: str
@@ -63,11 +61,7 @@ class Servers:
 
 def start_servers(emulator: BedrockEmulator) -> Servers:
     """Start the three servers on free loopback ports; the caller stops them in a finally."""
-    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    moto.start()
-    host, port = moto.get_host_and_port()
-    # moto keeps its accounts in module globals: start from an empty one even if this process used moto before.
-    urllib.request.urlopen(urllib.request.Request(f"http://{host}:{port}/moto-api/reset", method="POST"))
+    moto = MotoServer().start()  # an empty account, even if this process used moto before
     started: list[Any] = [moto]
     try:
         emulator.start(host="127.0.0.1", port=0)
@@ -77,7 +71,7 @@ def start_servers(emulator: BedrockEmulator) -> Servers:
         for server in reversed(started):
             server.stop()
         raise
-    return Servers(moto=moto, bedrock=emulator, slack=slack, moto_url=f"http://{host}:{port}")
+    return Servers(moto=moto, bedrock=emulator, slack=slack, moto_url=moto.url)
 
 
 @dataclass(frozen=True)

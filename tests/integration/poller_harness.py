@@ -99,9 +99,6 @@ class Harness:
                 return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def outbox(self) -> list[dict[str, Any]]:
-        return [item for item in self.table_items() if item["pk"]["S"] == "OUTBOX"]
-
 
 def subscribe_queue(topic_arn: str, name: str, filter_policy: dict[str, Any] | None = None) -> str:
     sqs = boto3.client("sqs", region_name=REGION)
