@@ -107,7 +107,7 @@ class Poller(Construct):
                 ],
             )
         )
-        # The calls notifier.poller.job_store makes (tests/infra/test_iam.py reads them from its source).
+        # The calls notifier.poller.job_store makes (tests/infra/test_iam.py records them and compares).
         self.role.add_to_principal_policy(
             iam.PolicyStatement(actions=[f"dynamodb:{a}" for a in POLLER_TABLE_ACTIONS], resources=[table.table_arn])
         )

@@ -17,6 +17,7 @@ import json
 import math
 import sys
 import time
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,20 +25,20 @@ from typing import Any, TextIO
 
 import boto3
 
+from local import runtime
 from local.bedrock_emulator import BedrockEmulator
 from local.sandbox_cloud import (
     ACCOUNT_ID,
     EMAIL_ADDRESS,
     POLLER_TIMEOUT_SECONDS,
     REGION,
-    SDK_MAX_ATTEMPTS,
     SLACK_TIMEOUT_SECONDS,
     Resources,
     SandboxContext,
     Servers,
     client_environment,
     create_resources,
-    function_environment,
+    function_environments,
     messages_left,
     scoped_environ,
     start_servers,
@@ -173,13 +174,21 @@ class Demo:
         self.deferred = 0  # Slack messages handed back to SQS, expected again after Retry-After
         self.redelivery_due: float | None = None  # when they should be visible again, with some slack
         self.throttled: list[str] = []
-        self.poller_settings = PollerSettings.from_env()
-        self.slack_dependencies = slack.build_dependencies(SlackSettings.from_env())
-        # One client each, made as the functions' own adapters make them.
-        self.bedrock_client = boto3.client("bedrock", config=bedrock_jobs.CLIENT_CONFIG)
-        self.bedrock_client.meta.events.register("needs-retry.bedrock", self._note_throttle)
-        self.dynamodb = boto3.client("dynamodb", config=state_store.CLIENT_CONFIG)
-        self.sns = boto3.client("sns", config=publisher.CLIENT_CONFIG)
+        self.environments = function_environments(servers, resources)
+        with self._as_function(runtime.POLLER):
+            self.poller_settings = PollerSettings.from_env()
+            # One client each, made as the poller's own adapters make them, in the poller's environment.
+            self.bedrock_client = boto3.client("bedrock", config=bedrock_jobs.CLIENT_CONFIG)
+            self.bedrock_client.meta.events.register("needs-retry.bedrock", self._note_throttle)
+            self.dynamodb = boto3.client("dynamodb", config=state_store.CLIENT_CONFIG)
+            self.sns = boto3.client("sns", config=publisher.CLIENT_CONFIG)
+            self.sns.meta.events.register("after-call.sns.PublishBatch", self._note_published)
+        with self._as_function(runtime.SLACK):
+            self.slack_dependencies = slack.build_dependencies(SlackSettings.from_env())
+
+    def _as_function(self, handler: str) -> AbstractContextManager[None]:
+        """The function's own environment (as the stack sets it) for the block, as Lambda gives each its own."""
+        return scoped_environ(self.environments[handler])
 
     # -- narration ------------------------------------------------------------------------------------------
 
@@ -224,7 +233,8 @@ class Demo:
                 "time, so 'Detected at' reads now."
             ),
             s.dim(
-                f"  AWS_MAX_ATTEMPTS={SDK_MAX_ATTEMPTS} (boto3 retries a throttled call); Slack function timeout "
+                f"  AWS_MAX_ATTEMPTS={self.environments[runtime.POLLER]['AWS_MAX_ATTEMPTS']} (boto3 retries a "
+                "throttled call); Slack function timeout "
                 f"{SLACK_TIMEOUT_SECONDS} s (too short to sit out a Retry-After, so SQS redelivers)"
             ),
             "",
@@ -264,6 +274,11 @@ class Demo:
         if code in THROTTLE_CODES:
             self.throttled.append(f"{operation.name if operation else 'a call'} answered {code}")
 
+    def _note_published(self, parsed: dict[str, Any], **_: Any) -> None:
+        """botocore's after-call event: what SNS accepted, counted as it happens, so a poll that fails after
+        publishing (Bedrock unavailable) is counted too; its report is lost with the exception."""
+        self.summary.notices_published += len(parsed.get("Successful", []))
+
     def _poll(self, moment: datetime) -> None:
         dependencies = poller.Dependencies(
             bedrock=bedrock_jobs.BedrockJobs(self.bedrock_client),
@@ -275,7 +290,7 @@ class Demo:
         context = SandboxContext("bedrock-batch-notifier-poller", POLLER_TIMEOUT_SECONDS)
         self.summary.polls += 1
         try:
-            with metrics_discarded():
+            with metrics_discarded(), self._as_function(runtime.POLLER):
                 result = poller.handler(scheduled_event(moment), context, dependencies=dependencies)
         except Exception as error:  # the next poll goes on from what was recorded, as on Lambda
             self.step("poller", self.style.red(f"failed: {error}; the next poll goes on from here"))
@@ -294,7 +309,6 @@ class Demo:
         transitions: dict[str, int] = result["transitions"]
         recorded = sum(transitions.values())
         self.summary.transitions_recorded += recorded
-        self.summary.notices_published += result["published"]
         listed = result["jobsListed"]
         text = f"listed {listed} {'job' if listed == 1 else 'jobs'} in {result['pages']} calls"
         if recorded:
@@ -367,7 +381,7 @@ class Demo:
             self.step("sqs", self.style.yellow(f"redelivered {len(redelivered)} message(s) after Slack's 429"))
         event = {"Records": [sqs_event_record(message, self.resources.slack_queue_arn) for message in messages]}
         context = SandboxContext("bedrock-batch-notifier-slack", SLACK_TIMEOUT_SECONDS)
-        with metrics_discarded():
+        with metrics_discarded(), self._as_function(runtime.SLACK):
             response = slack.handler(event, context, dependencies=self.slack_dependencies)
         failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
         self._delete(self.resources.slack_queue_url, [m for m in messages if m["MessageId"] not in failed])
@@ -447,7 +461,7 @@ class Demo:
                     bedrock_path=statuses_set(job.key),
                     expected=None if job.key in baseline else expected.get(job.key),
                     sns=self.sns_statuses.get(arn, []),
-                    slack=slack_statuses.get(job.name, []),
+                    slack=slack_statuses.get(arn, []),
                 )
             )
         channel = self._channel()
@@ -464,11 +478,14 @@ class Demo:
         return summary
 
     def _slack_statuses(self) -> dict[str, list[str]]:
-        """Each job's statuses as its Slack thread shows them (job name -> statuses), read from the channel."""
+        """Each job's statuses as its Slack thread shows them (job ARN -> statuses), read from the replies'
+        message metadata (transitionId, jobArn, status), not from their rendered text."""
         found: dict[str, list[str]] = {}
         for message in self._channel():
-            name = (message.text or "").partition("Bedrock batch job ")[2].rpartition(" is ")[0]
-            found[name] = [(reply.text or "").rpartition("→ ")[2].strip() for reply in message.replies]
+            for reply in message.replies:
+                payload = (reply.metadata or {}).get("event_payload", {})
+                if "jobArn" in payload and "status" in payload:
+                    found.setdefault(str(payload["jobArn"]), []).append(str(payload["status"]))
         return found
 
 
@@ -514,8 +531,7 @@ def run(options: Options, out: TextIO = sys.stdout) -> DemoSummary:
         try:
             with scoped_environ(client_environment(servers)):
                 resources = create_resources()
-                with scoped_environ(function_environment(servers, resources)):
-                    summary = Demo(servers, resources, logs, out, options).play()
+                summary = Demo(servers, resources, logs, out, options).play()
         finally:
             servers.stop()
     summary.elapsed_seconds = time.monotonic() - started

@@ -22,6 +22,7 @@ from typing import Any
 import boto3
 
 from infra import constants as stack
+from local import runtime
 from local.bedrock_emulator import BedrockEmulator
 from local.moto_server import MotoServer
 from local.slack_standin import DEFAULT_CHANNEL, DEFAULT_TOKEN, SlackStandIn
@@ -41,7 +42,6 @@ POLLER_TIMEOUT_SECONDS = 240  # the stack's default pollerTimeoutSeconds
 # The lowest slackTimeoutSeconds the stack accepts: too short to sit out a Retry-After, so a 429 sends the
 # message back to SQS, which the sandbox's pump shows.
 SLACK_TIMEOUT_SECONDS = 10
-SDK_MAX_ATTEMPTS = "3"  # boto3's own retries (AWS_MAX_ATTEMPTS), so one throttled call is retried
 
 
 @dataclass
@@ -101,7 +101,7 @@ def client_environment(servers: Servers) -> dict[str, str | None]:
         "AWS_EC2_METADATA_DISABLED": "true",
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
-        "AWS_MAX_ATTEMPTS": SDK_MAX_ATTEMPTS,
+        "AWS_MAX_ATTEMPTS": None,  # the poller's comes from the stack, like the rest of its environment
         "AWS_RETRY_MODE": None,
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_NAMESPACE": "BedrockBatchNotifierSandbox",
@@ -109,14 +109,17 @@ def client_environment(servers: Servers) -> dict[str, str | None]:
     }
 
 
-def function_environment(servers: Servers, resources: Resources) -> dict[str, str | None]:
-    """The variables the stack sets on the two functions."""
-    return {
-        stack.ENV_STATE_TABLE_NAME: resources.table,
-        stack.ENV_TOPIC_ARN: resources.topic_arn,
-        stack.ENV_SLACK_SECRET_ARN: resources.secret_arn,
-        stack.ENV_SLACK_API_URL: servers.slack.api_url,
+def function_environments(servers: Servers, resources: Resources) -> dict[str, dict[str, str]]:
+    """Each function's variables as the synthesized stack sets them (local.runtime), the references resolved to
+    the local resources; only Slack's endpoint is pointed at the stand-in, as AWS_ENDPOINT_URL points boto3 at moto."""
+    by_type = {
+        "AWS::DynamoDB::Table": resources.table,
+        "AWS::SNS::Topic": resources.topic_arn,
+        "AWS::SecretsManager::Secret": resources.secret_arn,
     }
+    slack = runtime.function_environment(runtime.SLACK, by_type)
+    slack[stack.ENV_SLACK_API_URL] = servers.slack.api_url
+    return {runtime.POLLER: runtime.function_environment(runtime.POLLER, by_type), runtime.SLACK: slack}
 
 
 @contextmanager

@@ -179,6 +179,7 @@ class ChannelMessage:
     source: str
     thread_ts: str | None = None
     reply_broadcast: bool = False
+    metadata: Any = None  # as posted: {"event_type": ..., "event_payload": {...}}
     replies: list[ChannelMessage] = field(default_factory=list)
 
     @property
@@ -537,6 +538,7 @@ class SlackStandIn:
             source=message.source,
             thread_ts=message.thread_ts,
             reply_broadcast=message.reply_broadcast,
+            metadata=message.metadata,
         )
 
     # --- request handling (called from the server threads) ---------------------------------------------------

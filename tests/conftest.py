@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.aws", "tests.fixtures.bedrock", "tests.fixtures.slack"]
+pytest_plugins = ["tests.fixtures.aws", "tests.fixtures.bedrock", "tests.fixtures.slack", "tests.fixtures.poller"]
 
 
 @dataclass

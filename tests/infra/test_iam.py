@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-import re
+from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
-from infra import FUNCTIONS_DIR
-from infra.poller import POLLER_TABLE_ACTIONS
-from infra.slack_delivery import SLACK_TABLE_ACTIONS
+import boto3
+import pytest
+
+from tests.fixtures.slack import SlackHarness, sns_body, sqs_event
 from tests.infra.conftest import Synth
+from tests.integration.poller_harness import Harness
 
 
 def ref(logical_id: str) -> dict[str, Any]:
@@ -228,26 +231,70 @@ def test_no_identity_policy_grants_a_wildcard_action(any_synth: Synth) -> None:
             assert statement["Effect"] == "Allow"
 
 
-def _operations(source: str, pattern: str) -> set[str]:
-    """Operation names as IAM spells them: put_item and PutItem are both dynamodb:PutItem."""
-    return {"".join(part[:1].upper() + part[1:] for part in name.split("_")) for name in re.findall(pattern, source)}
+class TableCalls:
+    """Every DynamoDB operation the clients made, per function, recorded by a botocore hook on the default session
+    (every adapter makes its client from it), so what is compared is what the code really called."""
+
+    def __init__(self) -> None:
+        self.function = ""
+        self.calls: dict[str, set[str]] = {}
+        self.session = boto3.setup_default_session() or boto3.DEFAULT_SESSION
+        self.session.events.register("before-call.dynamodb", self._before_call)
+
+    def _before_call(self, model: Any, **_: Any) -> None:
+        self.calls.setdefault(self.function, set()).add(f"dynamodb:{model.name}")
 
 
-def test_the_table_grants_cover_every_call_the_code_makes() -> None:
-    """Granting less than the code calls fails only in AWS, with AccessDenied: read the calls from the source."""
-    state_store = (FUNCTIONS_DIR / "notifier" / "poller" / "job_store.py").read_text()
-    slack_state = (FUNCTIONS_DIR / "notifier" / "slack" / "message_store.py").read_text()
-    poller_calls = _operations(state_store, r'_call\(\s*"(\w+)"')
-    # TransactWriteItems is authorized per item: Put -> PutItem, Update -> UpdateItem, ...
-    if "TransactWriteItems" in poller_calls:
-        poller_calls.discard("TransactWriteItems")
-        poller_calls |= {f"{kind}Item" for kind in re.findall(r'"(Put|Update|Delete|ConditionCheck)"\s*:', state_store)}
-    # notifier.slack.message_store's own calls, and Powertools Idempotency's (get, put, update, delete item).
-    slack_calls = _operations(slack_state, r'_call\(\s*"(\w+)"') | {"GetItem", "PutItem", "UpdateItem", "DeleteItem"}
+@pytest.fixture
+def table_calls(aws: str) -> Iterator[TableCalls]:
+    calls = TableCalls()
+    yield calls
+    boto3.DEFAULT_SESSION = None  # the next test's clients come from a session without the hook
 
-    assert poller_calls, "no DynamoDB call found in notifier/poller/job_store.py"
-    assert poller_calls <= set(POLLER_TABLE_ACTIONS), f"grant the poller {poller_calls - set(POLLER_TABLE_ACTIONS)}"
-    assert slack_calls <= set(SLACK_TABLE_ACTIONS), f"grant the Slack function {slack_calls - set(SLACK_TABLE_ACTIONS)}"
+
+def table_grants(synth: Synth, role: Any) -> set[str]:
+    """The DynamoDB actions the role's policy grants on the state table and its indexes."""
+    granted: set[str] = set()
+    for statement in policy_statements(synth, role):
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        granted |= {action for action in actions if action.startswith("dynamodb:")}
+    return granted
+
+
+def run_the_poller(harness: Harness, calls: TableCalls) -> list[dict[str, Any]]:
+    """A first poll (a silent baseline), then one that records, publishes and clears notices."""
+    calls.function = "poller"
+    now = harness.bedrock.now()
+    running = harness.bedrock.create_job("running", submit_time=now - timedelta(hours=2), status="InProgress")
+    harness.bedrock.create_job("finished", submit_time=now - timedelta(hours=3), status="Completed")
+    harness.poll()
+    harness.bedrock.set_status(running, "Failed", message="bad input")
+    harness.bedrock.create_job("fresh", submit_time=now - timedelta(minutes=5), status="InProgress")
+    harness.poll()
+    return harness.notices()
+
+
+def run_the_slack_function(slack: SlackHarness, documents: list[dict[str, Any]], calls: TableCalls) -> None:
+    """Delivers in bot mode (a parent, then a reply in its thread), then fails one delivery on Slack's 5xx."""
+    calls.function = "slack"
+    dependencies = slack.dependencies(slack.bot_secret())
+    first, second = documents
+    for document in (first, {**first, "status": "Completed", "transitionId": "t-completed"}):
+        assert slack.invoke(sqs_event(sns_body(document)), dependencies) == {"batchItemFailures": []}
+    slack.standin.fail_next(3, status=500, target="api")
+    assert slack.invoke(sqs_event(sns_body(second)), dependencies)["batchItemFailures"]
+
+
+def test_the_table_grants_are_exactly_the_calls_the_code_makes(
+    full_synth: Synth, harness: Harness, slack: SlackHarness, table_calls: TableCalls
+) -> None:
+    """Granting less than the code calls fails only in AWS, with AccessDenied; granting more is a wider role
+    than needed. Both functions run their real code paths on moto while a hook records each DynamoDB call."""
+    documents = run_the_poller(harness, table_calls)
+    run_the_slack_function(slack, documents, table_calls)
+
+    assert table_calls.calls["poller"] == table_grants(full_synth, full_synth.stack.poller.role)
+    assert table_calls.calls["slack"] == table_grants(full_synth, full_synth.stack.slack.role)
 
 
 # Resource policies
