@@ -135,7 +135,9 @@ class InMemoryJobStore:
 
     def open_jobs(self) -> dict[str, StoredJob]:
         return {
-            arn: item.job for arn, item in self.items.items() if not item.retired and not is_terminal(item.job.status)
+            arn: item.job
+            for arn, item in self.items.items()
+            if item.job.retired is None and not is_terminal(item.job.status)
         }
 
     def get_jobs(self, job_arns: Iterable[str]) -> dict[str, StoredJob]:
