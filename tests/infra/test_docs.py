@@ -32,11 +32,13 @@ def test_the_runbook_redrives_the_slack_dlq_and_purges_the_other() -> None:
     assert "aws sqs purge-queue --region $REGION --queue-url $DLQ_URL" in runbook
 
 
-def test_the_slack_app_manifest_has_a_bot_user_and_both_scopes() -> None:
+def test_the_slack_app_manifest_has_a_bot_user_and_the_scopes_both_modes_use() -> None:
     manifest = yaml.safe_load((DOCS / "slack-app-manifest.yaml").read_text())
 
     assert manifest["features"]["bot_user"]["display_name"]
-    assert {"chat:write", "incoming-webhook"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+    # history: bot mode looks for a message it may already have posted before posting it again
+    scopes = {"chat:write", "channels:history", "groups:history", "incoming-webhook"}
+    assert scopes <= set(manifest["oauth_config"]["scopes"]["bot"])
     assert manifest["settings"]["token_rotation_enabled"] is False
 
 
