@@ -42,7 +42,7 @@ endif
 endif
 
 .PHONY: help setup node-check test lint typecheck pytest test-unit test-integration test-local test-infra demo bench soak \
-	preview synth deploy destroy clean lock test-notification check-slack
+	preview synth deploy destroy clean lock test-notification check-slack config-table
 
 help:
 	@echo "make demo      run the notifier end to end on a local sandbox (no AWS account needed)"
@@ -130,6 +130,10 @@ deploy: setup
 
 destroy: setup
 	npx cdk destroy
+
+# The README's configuration tables, from notifier/core/settings.py (a test fails when they differ).
+config-table: $(PY_STAMP)
+	$(BIN)/python -m infra.config_docs
 
 clean:
 	rm -rf $(VENV) node_modules cdk.out build .mypy_cache .ruff_cache .hypothesis

@@ -2,16 +2,43 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from aws_cdk import App
 
-from infra import nag
-from infra.config import NotifierConfig
+from infra import REPO_ROOT, nag
+from infra.config import CONFIG_FILE_KEY, CONTEXT_LAYER, ConfigFile, NotifierConfig, layers
 from infra.stack import NotifierStack
+
+# Local and untracked (.gitignore): an upgrade (git pull) never touches it, so it never conflicts.
+CONFIG_FILE = REPO_ROOT / "notifier.config.json"
+CONFIG_EXAMPLE = REPO_ROOT / "notifier.config.example.json"
+
+
+def config_file(app: App) -> ConfigFile:
+    """notifier.config.json, or the file `-c configFile=PATH` names (one per stack: dev, prod)."""
+    named = app.node.try_get_context(CONFIG_FILE_KEY)
+    if named:
+        return ConfigFile(Path(str(named)), required=True)
+    return ConfigFile(CONFIG_FILE, required=False)
+
+
+def load(app: App) -> tuple[NotifierConfig, list[str]]:
+    """The configuration, and where it came from, lowest first (for the summary printed at synth).
+
+    Raises ConfigError, naming the file or -c, the key and the accepted values, before any construct exists.
+    """
+    found = layers(app.node.get_all_context(), config_file(app))
+    sources = [f"-c {', '.join(sorted(keys))}" if where == "-c " else where.removesuffix(": ") for where, keys in found]
+    return NotifierConfig.from_layers(found), sources
 
 
 def load_config(app: App) -> NotifierConfig:
-    """Raises ConfigError, naming the key and the accepted values, before any construct exists."""
-    return NotifierConfig.from_context(app.node.get_all_context())
+    return load(app)[0]
+
+
+def reads_legacy_context(sources: list[str]) -> bool:
+    return CONTEXT_LAYER.removesuffix(": ") in sources
 
 
 def build(app: App, config: NotifierConfig | None = None, *, acknowledge: bool = True) -> NotifierStack:

@@ -1,7 +1,9 @@
-"""The stack's configuration: one frozen object read from the cdk.json context key "notifier" and `-c` overrides.
+"""The stack's configuration: one frozen object read from notifier.config.json, with `-c key=value` on top.
 
-Every value is checked before any construct exists. A bad value raises ConfigError naming the key, the value
-and what the key accepts, so `cdk synth` fails with a message a person can act on.
+The keys, their defaults, ranges and meanings are the rows of notifier.core.settings.SETTINGS; this module
+reads values with them. Every value is checked before any construct exists. A bad value raises ConfigError
+naming where it came from (the file, or -c), the key, the value and what the key accepts, so `cdk synth` fails
+with a message a person can act on.
 """
 
 from __future__ import annotations
@@ -9,25 +11,31 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from infra.constants import CONTEXT_KEY, DEFAULT_STACK_NAME
-from notifier.core.jobs import DEFAULT_NOTIFY_STATUSES, KNOWN_STATUSES
+from infra.constants import CONTEXT_KEY
+from notifier.core.jobs import KNOWN_STATUSES, TERMINAL_STATUSES
+from notifier.core.settings import (
+    BY_KEY,
+    FALSE_WORDS,
+    LOG_RETENTION_DAYS,
+    SETTINGS,
+    TRUE_WORDS,
+    Function,
+    Setting,
+    show,
+)
 
 
 class ConfigError(ValueError):
     """A configuration value the stack cannot use; the message names the key and the accepted values."""
 
 
-# The retention periods CloudWatch Logs accepts (PutRetentionPolicy).
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)  # fmt: skip
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-REMOVAL_POLICIES = ("retain", "destroy")
-DEFAULT_SLACK_BROADCAST_STATUSES = frozenset({"Failed", "Expired", "PartiallyCompleted"})
+__all__ = ["LOG_RETENTION_DAYS", "ConfigError", "EmailSubscriber", "NotifierConfig"]
 
-MAX_SCHEDULE_MINUTES = 60  # the not-running alarm spans three periods; slower polls would make it blind for hours
 MAX_POLLER_TIMEOUT_SECONDS = 240  # a poll needs seconds; four minutes leaves room for a backlog of transitions
 MIN_POLL_WORK_SECONDS = 10  # what the poller must have left once TIMEOUT_RESERVE_SECONDS is set aside
 
@@ -41,19 +49,10 @@ _SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secr
 _SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 _CAMEL_KEY = re.compile(r"^[a-z][A-Za-z0-9]*$")
 _NULLS = {"", "null", "none", "off"}
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0"}
-
-
-def _show(value: Any) -> str:
-    try:
-        return json.dumps(value, sort_keys=True)
-    except TypeError:
-        return repr(value)
 
 
 def _error(key: str, value: Any, problem: str, accepted: str) -> ConfigError:
-    return ConfigError(f"{key}={_show(value)} {problem} (accepted: {accepted})")
+    return ConfigError(f"{key}={show(value)} {problem} (accepted: {accepted})")
 
 
 def _is_null(value: Any) -> bool:
@@ -112,11 +111,7 @@ def _read_integer(minimum: int, maximum: int) -> Callable[[str, Any, str], int]:
     return read
 
 
-def _integer(minimum: int, maximum: int, unit: str = "") -> _Parser:
-    return _Parser(f"a whole number{unit} from {minimum} to {maximum}", _read_integer(minimum, maximum))
-
-
-def _choice(options: Iterable[int | str], *, upper: bool = False) -> _Parser:
+def _choice(options: Iterable[int | str], *, accepted: str, upper: bool = False) -> _Parser:
     options = tuple(options)
 
     def read(key: str, value: Any, accepted: str) -> int | str:
@@ -126,16 +121,16 @@ def _choice(options: Iterable[int | str], *, upper: bool = False) -> _Parser:
                 return option
         raise _error(key, value, "is not accepted", accepted)
 
-    return _Parser("one of " + ", ".join(str(o) for o in options), read)
+    return _Parser(accepted, read)
 
 
 def _read_flag(key: str, value: Any, accepted: str) -> bool:
     if isinstance(value, bool):
         return value
     text = value.strip().lower() if isinstance(value, str) else None
-    if text in _TRUE:
+    if text in TRUE_WORDS:
         return True
-    if text in _FALSE:
+    if text in FALSE_WORDS:
         return False
     raise _error(key, value, "is not a boolean", accepted)
 
@@ -163,7 +158,7 @@ def _read_patterns(key: str, value: Any, accepted: str) -> tuple[str, ...]:
     for pattern in patterns:
         # The poller reads the list from one comma-separated environment variable.
         if not isinstance(pattern, str) or not pattern.strip() or "," in pattern or len(pattern) > 256:
-            raise _error(key, value, f"has an unusable pattern {_show(pattern)}", accepted)
+            raise _error(key, value, f"has an unusable pattern {show(pattern)}", accepted)
     return tuple(p.strip() for p in patterns)
 
 
@@ -200,7 +195,9 @@ def _read_emails(key: str, value: Any, accepted: str) -> tuple[EmailSubscriber, 
                 raise _error(where, entry, f"has unknown field {', '.join(extra)}", '"address" and "statuses"')
             if "address" not in entry:
                 raise _error(where, entry, 'has no "address"', accepted)
-            statuses = _read_optional_statuses(f"{where}.statuses", entry.get("statuses"), STATUSES.accepted)
+            statuses = _read_optional_statuses(
+                f"{where}.statuses", entry.get("statuses"), BY_KEY["emailStatuses"].accepted
+            )
             subscribers.append(EmailSubscriber(_address(f"{where}.address", entry["address"]), statuses))
         else:
             raise _error(where, entry, "is neither an address nor an object", accepted)
@@ -235,84 +232,46 @@ def _read_reserved_concurrency(key: str, value: Any, accepted: str) -> int | Non
     raise _error(key, value, "is not accepted", accepted)
 
 
-STATUSES = _Parser("a list of " + ", ".join(sorted(KNOWN_STATUSES)), _read_statuses)
-OPTIONAL_STATUSES = _Parser(STATUSES.accepted + ", or null for every status", _read_optional_statuses)
-PATTERNS = _Parser("a list of shell-style patterns (* ? [seq]) without commas, case-sensitive", _read_patterns)
-EMAILS = _Parser('a list of addresses or of {"address": ..., "statuses": [...]} objects', _read_emails)
-ADDRESSES = _Parser("a list of " + _ADDRESS, _read_addresses)
-FLAG = _Parser("true or false", _read_flag)
-RESERVED_CONCURRENCY = _Parser("1 (one poll at a time), or null/off for no reservation", _read_reserved_concurrency)
+# How each kind of key is read; "text" keys name their pattern below.
+_READERS: dict[str, Callable[[str, Any, str], Any]] = {
+    "statuses": _read_statuses,
+    "status filter": _read_optional_statuses,
+    "patterns": _read_patterns,
+    "emails": _read_emails,
+    "addresses": _read_addresses,
+    "boolean": _read_flag,
+}
+_TEXT_PATTERNS = {"stackName": (_STACK_NAME, False), "slackSecretArn": (_SECRET_ARN, True), "slackSecretName": (_SECRET_NAME, True)}  # fmt: skip
 
 
-@dataclass(frozen=True)
-class _Key:
-    """One configuration key: its name in cdk.json, the field it fills, how it is read, and what it means."""
+def _parser(setting: Setting) -> _Parser:
+    """The reader of one key, with the range, choices and accepted values of its row in the table."""
+    assert setting.key is not None
+    if setting.key == "reservedConcurrency":
+        return _Parser(setting.accepted, _read_reserved_concurrency)
+    if setting.kind == "integer":
+        minimum, maximum = setting.bounds
+        return _Parser(setting.accepted, _read_integer(int(minimum), int(maximum)))
+    if setting.kind == "choice":
+        return _choice(setting.choices, accepted=setting.accepted, upper=setting.key == "logLevel")
+    if setting.kind == "text":
+        pattern, optional = _TEXT_PATTERNS[setting.key]
+        return _text(pattern, setting.accepted, optional=optional)
+    return _Parser(setting.accepted, _READERS[setting.kind])
 
-    name: str
-    field: str
-    parse: _Parser
-    default: str
-    meaning: str
 
-
-KEYS: tuple[_Key, ...] = (
-    _Key("stackName", "stack_name", _text(_STACK_NAME, "a CloudFormation stack name"), DEFAULT_STACK_NAME,
-         "Name of the CloudFormation stack; another name deploys a second (e.g. dev) copy."),
-    _Key("scheduleMinutes", "schedule_minutes", _integer(1, MAX_SCHEDULE_MINUTES, " of minutes"), "5",
-         "How often the poller runs (EventBridge rate)."),
-    _Key("notifyStatuses", "notify_statuses", STATUSES, "InProgress and the five terminal statuses",
-         "Statuses the poller publishes; other transitions are recorded silently."),
-    _Key("jobNamePatterns", "job_name_patterns", PATTERNS, "[] (every job)",
-         "Publish only jobs whose name matches one of these patterns."),
-    _Key("modelIdPatterns", "model_id_patterns", PATTERNS, "[] (every model)",
-         "Publish only jobs whose model id matches one of these patterns."),
-    _Key("emails", "emails", EMAILS, "[]",
-         "Email subscriptions of the notification topic, each with an optional status filter."),
-    _Key("emailStatuses", "email_statuses", OPTIONAL_STATUSES, "null (every status)",
-         "Status filter of the email subscriptions that set none of their own."),
-    _Key("opsEmails", "ops_emails", ADDRESSES, "[]", "Email subscriptions of the ops (alarm) topic."),
-    _Key("slack", "slack", FLAG, "false", "Deploy Slack delivery: queue, DLQ, function and secret."),
-    _Key("slackSecretArn", "slack_secret_arn", _text(_SECRET_ARN, "a secret's full ARN (ending in -XXXXXX)", optional=True), "null",
-         "Use this existing secret instead of creating one."),
-    _Key("slackSecretName", "slack_secret_name", _text(_SECRET_NAME, "a secret's name", optional=True), "null",
-         "Use the existing secret of this name instead of creating one."),
-    _Key("slackStatuses", "slack_statuses", OPTIONAL_STATUSES, "null (every status)",
-         "Status filter of the Slack queue's subscription."),
-    _Key("slackBroadcastStatuses", "slack_broadcast_statuses", STATUSES, "Failed, Expired, PartiallyCompleted",
-         "Statuses whose thread reply is also posted to the channel (bot-token mode)."),
-    _Key("slackSecretMaxAgeSeconds", "slack_secret_max_age_seconds", _integer(0, 86400, " of seconds"), "300",
-         "How long the Slack function caches the secret."),
-    _Key("baselineLookbackDays", "baseline_lookback_days", _integer(0, 365, " of days"), "8",
-         "How far back the first run looks for jobs to record as its silent baseline."),
-    _Key("notifyOnFirstRun", "notify_on_first_run", FLAG, "false",
-         "Publish what the first run finds instead of recording it silently."),
-    _Key("overlapMinutes", "overlap_minutes", _integer(1, 1440, " of minutes"), "10",
-         "How far before the watermark each listing starts (clock skew, inclusive boundaries)."),
-    _Key("jobTtlDays", "job_ttl_days", _integer(1, 3650, " of days"), "30",
-         "How long a finished job's state stays in the table (DynamoDB TTL)."),
-    _Key("publishMaxPerSecond", "publish_max_per_second", _integer(1, 9), "9",
-         "Publish pace; SNS suspends email subscriptions that receive more than 10 messages a second, so at most 9."),
-    _Key("pollerMemoryMb", "poller_memory_mb", _integer(128, 10240, " of MB"), "256", "Poller memory."),
-    _Key("pollerTimeoutSeconds", "poller_timeout_seconds", _integer(10, 900, " of seconds"),
-         "80% of the schedule, at most 240", "Poller timeout; must be shorter than the schedule."),
-    _Key("timeoutReserveSeconds", "timeout_reserve_seconds", _integer(1, 600, " of seconds"),
-         "a quarter of the timeout, 5 to 30", "The poller takes no new work this long before its timeout."),
-    _Key("reservedConcurrency", "reserved_concurrency", RESERVED_CONCURRENCY, "1",
-         "Reserved concurrency of the poller; null for accounts with a low concurrency limit."),
-    _Key("slackMemoryMb", "slack_memory_mb", _integer(128, 10240, " of MB"), "256", "Slack function memory."),
-    _Key("slackTimeoutSeconds", "slack_timeout_seconds", _integer(10, 900, " of seconds"), "60",
-         "Slack function timeout; the Slack queue's visibility timeout is six times this."),
-    _Key("logRetentionDays", "log_retention_days", _choice(LOG_RETENTION_DAYS), "30",
-         "Retention of the functions' log groups."),
-    _Key("logLevel", "log_level", _choice(LOG_LEVELS, upper=True), "INFO", "POWERTOOLS_LOG_LEVEL of both functions."),
-    _Key("removalPolicy", "removal_policy", _choice(REMOVAL_POLICIES), "retain",
-         "retain: the table (with deletion protection), key, secret and logs outlive the stack; "
-         "destroy (dev stacks): they are deleted with it."),
-)  # fmt: skip
-
+# The configuration keys, in the table's order: every row of notifier.core.settings.SETTINGS that has a key.
+KEYS: tuple[Setting, ...] = tuple(s for s in SETTINGS if s.key)
 KEY_NAMES = tuple(k.name for k in KEYS)
+_PARSERS = {k.name: _parser(k) for k in KEYS}
 _FIELDS = {k.name: k.field for k in KEYS}
 _SLACK_ONLY = ("slackSecretArn", "slackSecretName", "slackStatuses")
+# Not a configuration key: the command line's way to read another configuration file.
+CONFIG_FILE_KEY = "configFile"
+
+
+def _default(key: str) -> Any:
+    return BY_KEY[key].default
 
 
 def default_poller_timeout(schedule_minutes: int) -> int:
@@ -332,36 +291,40 @@ def _not_a_key(key: str, prefix: str = "") -> ConfigError:
 
 @dataclass(frozen=True)
 class NotifierConfig:
-    """Everything the stack can be told. Build it with from_context / from_mapping, which check every value."""
+    """Everything the stack can be told. Build it with from_context / from_mapping, which check every value.
 
-    stack_name: str = DEFAULT_STACK_NAME
-    schedule_minutes: int = 5
-    notify_statuses: frozenset[str] = DEFAULT_NOTIFY_STATUSES
-    job_name_patterns: tuple[str, ...] = ()
-    model_id_patterns: tuple[str, ...] = ()
-    emails: tuple[EmailSubscriber, ...] = ()
-    email_statuses: frozenset[str] | None = None
-    ops_emails: tuple[str, ...] = ()
-    slack: bool = False
-    slack_secret_arn: str | None = None
-    slack_secret_name: str | None = None
-    slack_statuses: frozenset[str] | None = None
-    slack_broadcast_statuses: frozenset[str] = DEFAULT_SLACK_BROADCAST_STATUSES
-    slack_secret_max_age_seconds: int = 300
-    baseline_lookback_days: int = 8
-    notify_on_first_run: bool = False
-    overlap_minutes: int = 10
-    job_ttl_days: int = 30
-    publish_max_per_second: int = 9
-    poller_memory_mb: int = 256
-    poller_timeout_seconds: int = 240
-    timeout_reserve_seconds: int = 30
-    reserved_concurrency: int | None = 1
-    slack_memory_mb: int = 256
-    slack_timeout_seconds: int = 60
-    log_retention_days: int = 30
-    log_level: str = "INFO"
-    removal_policy: str = "retain"
+    The defaults are the table's (notifier.core.settings.SETTINGS); the two timeouts follow the schedule.
+    """
+
+    stack_name: str = _default("stackName")
+    schedule_minutes: int = _default("scheduleMinutes")
+    notify_statuses: frozenset[str] = _default("notifyStatuses")
+    job_name_patterns: tuple[str, ...] = _default("jobNamePatterns")
+    model_id_patterns: tuple[str, ...] = _default("modelIdPatterns")
+    emails: tuple[EmailSubscriber, ...] = _default("emails")
+    email_statuses: frozenset[str] | None = _default("emailStatuses")
+    ops_emails: tuple[str, ...] = _default("opsEmails")
+    slack: bool = _default("slack")
+    slack_secret_arn: str | None = _default("slackSecretArn")
+    slack_secret_name: str | None = _default("slackSecretName")
+    slack_statuses: frozenset[str] | None = _default("slackStatuses")
+    slack_broadcast_statuses: frozenset[str] = _default("slackBroadcastStatuses")
+    slack_secret_max_age_seconds: int = _default("slackSecretMaxAgeSeconds")
+    slack_message_ttl_days: int = _default("slackMessageTtlDays")
+    baseline_lookback_days: int = _default("baselineLookbackDays")
+    notify_on_first_run: bool = _default("notifyOnFirstRun")
+    overlap_minutes: int = _default("overlapMinutes")
+    job_ttl_days: int = _default("jobTtlDays")
+    publish_max_per_second: int = _default("publishMaxPerSecond")
+    poller_memory_mb: int = _default("pollerMemoryMb")
+    poller_timeout_seconds: int = _default("pollerTimeoutSeconds")
+    timeout_reserve_seconds: int = _default("timeoutReserveSeconds")
+    reserved_concurrency: int | None = _default("reservedConcurrency")
+    slack_memory_mb: int = _default("slackMemoryMb")
+    slack_timeout_seconds: int = _default("slackTimeoutSeconds")
+    log_retention_days: int = _default("logRetentionDays")
+    log_level: str = _default("logLevel")
+    removal_policy: str = _default("removalPolicy")
 
     def __post_init__(self) -> None:
         """The checks that involve more than one key."""
@@ -404,35 +367,38 @@ class NotifierConfig:
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any]) -> NotifierConfig:
-        """Reads camelCase keys as cdk.json has them; an unknown key or a bad value raises ConfigError."""
-        for key in sorted(raw):
-            if key not in _FIELDS:
-                raise _not_a_key(key)
-        values = {spec.field: spec.parse(spec.name, raw[spec.name]) for spec in KEYS if spec.name in raw}
+        """Reads camelCase keys as the configuration file has them; an unknown key or a bad value raises ConfigError."""
+        return cls.from_layers([("", raw)])
+
+    @classmethod
+    def from_layers(cls, layers: Sequence[tuple[str, Mapping[str, Any]]]) -> NotifierConfig:
+        """Each (where, keys) layer on top of the ones before; an error names where the key came from."""
+        raw: dict[str, Any] = {}
+        origin: dict[str, str] = {}
+        for where, keys in layers:
+            for key in sorted(keys):
+                if key not in _FIELDS:
+                    raise _not_a_key(key, prefix=where)
+                raw[key], origin[key] = keys[key], where
+        values: dict[str, Any] = {}
+        for key, value in raw.items():
+            try:
+                values[_FIELDS[key]] = _PARSERS[key](key, value)
+            except ConfigError as error:
+                raise ConfigError(f"{origin[key]}{error}") from None
         schedule = values.get("schedule_minutes", cls.schedule_minutes)
         values.setdefault("poller_timeout_seconds", default_poller_timeout(schedule))
         values.setdefault("timeout_reserve_seconds", default_timeout_reserve(values["poller_timeout_seconds"]))
         return cls(**values)
 
     @classmethod
-    def from_context(cls, context: Mapping[str, Any]) -> NotifierConfig:
-        """cdk.json's "notifier" object, with each `-c key=value` of the command line on top."""
-        base = context.get(CONTEXT_KEY) or {}
-        if isinstance(base, str):
-            try:
-                base = json.loads(base)
-            except json.JSONDecodeError:
-                raise _error(CONTEXT_KEY, base, "is not a JSON object", "an object of configuration keys") from None
-        if not isinstance(base, Mapping):
-            raise _error(CONTEXT_KEY, base, "is not an object", "an object of configuration keys")
-        raw = dict(base)
-        for key, value in context.items():
-            if key in _FIELDS:
-                raw[key] = value
-            elif key != CONTEXT_KEY and _CAMEL_KEY.match(key):
-                # CDK's own context keys all carry a ':' or a '@'; a bare camelCase key is a mistyped -c override.
-                raise _not_a_key(key, prefix="-c ")
-        return cls.from_mapping(raw)
+    def from_context(cls, context: Mapping[str, Any], config_file: ConfigFile | None = None) -> NotifierConfig:
+        """The configuration file's keys, then each `-c key=value` of the command line on top.
+
+        A "notifier" object in the CDK context (cdk.json, as earlier versions kept it) is read first, so an
+        upgraded checkout keeps its subscriptions; the summary printed at synth says to move it to the file.
+        """
+        return cls.from_layers(layers(context, config_file))
 
     @property
     def destroy_on_delete(self) -> bool:
@@ -442,13 +408,101 @@ class NotifierConfig:
     def uses_existing_slack_secret(self) -> bool:
         return bool(self.slack_secret_arn or self.slack_secret_name)
 
+    @property
+    def default_email_statuses(self) -> frozenset[str] | None:
+        """emailStatuses, or the terminal statuses among those published: one email per job, not one per step.
+
+        None (every published status) when notifyStatuses publishes no terminal status at all.
+        """
+        if self.email_statuses is not None:
+            return self.email_statuses
+        return (TERMINAL_STATUSES & self.notify_statuses) or None
+
     def email_filter(self, subscriber: EmailSubscriber) -> frozenset[str] | None:
         """The statuses one email subscription receives; None: every published status."""
-        return subscriber.statuses if subscriber.statuses is not None else self.email_statuses
+        return subscriber.statuses if subscriber.statuses is not None else self.default_email_statuses
 
 
-def config_table() -> str:
-    """The README's table of keys, from the definitions above."""
-    lines = ["| Key | Default | Accepted values | Meaning |", "| --- | --- | --- | --- |"]
-    lines += [f"| `{k.name}` | {k.default} | {k.parse.accepted} | {k.meaning} |" for k in KEYS]
-    return "\n".join(lines)
+@dataclass(frozen=True)
+class ConfigFile:
+    """The configuration file every deploy reads: its path, and how to name it in messages."""
+
+    path: Path
+    required: bool  # named on the command line: a missing file is a mistake, not "no configuration yet"
+
+    @property
+    def shown(self) -> str:
+        try:
+            return str(self.path.resolve().relative_to(Path.cwd().resolve()))
+        except ValueError:
+            return str(self.path)
+
+    def read(self) -> dict[str, Any] | None:
+        """The file's keys; None when there is no file (and none was asked for)."""
+        if not self.path.is_file():
+            if self.required:
+                raise ConfigError(f"{self.shown}: no such file (named by -c {CONFIG_FILE_KEY})")
+            return None
+        try:
+            keys = json.loads(self.path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise ConfigError(
+                f"{self.shown}: is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+            ) from None
+        if not isinstance(keys, dict):
+            raise ConfigError(f"{self.shown}: is {show(keys)}, not a JSON object of configuration keys")
+        return keys
+
+
+CONTEXT_LAYER = f'cdk.json context "{CONTEXT_KEY}": '
+
+
+def layers(context: Mapping[str, Any], config_file: ConfigFile | None) -> list[tuple[str, Mapping[str, Any]]]:
+    """Where the keys come from, lowest first: a legacy cdk.json "notifier" object, the file, then -c."""
+    found: list[tuple[str, Mapping[str, Any]]] = []
+    base = context.get(CONTEXT_KEY)
+    if isinstance(base, str):
+        try:
+            base = json.loads(base)
+        except json.JSONDecodeError:
+            raise _error(CONTEXT_KEY, base, "is not a JSON object", "an object of configuration keys") from None
+    if base is not None and not isinstance(base, Mapping):
+        raise _error(CONTEXT_KEY, base, "is not an object", "an object of configuration keys")
+    if base:
+        found.append((CONTEXT_LAYER, base))
+    if config_file is not None:
+        keys = config_file.read()
+        if keys is not None:
+            found.append((f"{config_file.shown}: ", keys))
+    overrides: dict[str, Any] = {}
+    for key, value in context.items():
+        if key in _FIELDS:
+            overrides[key] = value
+        elif key not in (CONTEXT_KEY, CONFIG_FILE_KEY) and _CAMEL_KEY.match(key):
+            # CDK's own context keys all carry a ':' or a '@'; a bare camelCase key is a mistyped -c override.
+            raise _not_a_key(key, prefix="-c ")
+    if overrides:
+        found.append(("-c ", overrides))
+    return found
+
+
+def function_environment(config: NotifierConfig, function: Function, given: Mapping[str, str]) -> dict[str, str]:
+    """The variables the stack sets on one function, every one from the table.
+
+    given: the values only the stack knows (its table's name, its topic's ARN, the function's service name).
+    A row with a key gets the configured value, a row without one its default; internal rows stay unset, so
+    the function uses its own default.
+    """
+    environment: dict[str, str] = {}
+    for setting in SETTINGS:
+        if function not in setting.functions or setting.internal or setting.env is None:
+            continue
+        if setting.env in given:
+            environment[setting.env] = given[setting.env]
+        elif setting.key is not None:
+            environment[setting.env] = setting.to_env(getattr(config, setting.field))
+        else:
+            environment[setting.env] = setting.to_env(setting.default)
+    unknown = sorted(set(given) - set(environment))
+    assert not unknown, f"{function} reads no {', '.join(unknown)}"
+    return environment

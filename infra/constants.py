@@ -5,7 +5,7 @@ from __future__ import annotations
 from notifier.core import redelivery
 
 DEFAULT_STACK_NAME = "BedrockBatchNotifier"
-CONTEXT_KEY = "notifier"
+CONTEXT_KEY = "notifier"  # the cdk.json context object earlier versions read the configuration from
 PROJECT_TAG = "bedrock-batch-notifier"
 
 # Handlers and the POWERTOOLS_SERVICE_NAME of each function (the "service" dimension of their metrics).
@@ -54,34 +54,7 @@ ALARM_SLACK_PERMANENT_FAILURES = "SlackPermanentFailures"
 ALARM_SLACK_DEAD_LETTERS = "SlackDeadLetterQueueNotEmpty"
 ALARM_FAST_PATH_DEAD_LETTERS = "StateChangeDeadLetterQueueNotEmpty"
 
-# Environment of the poller (read by notifier.core.settings.PollerSettings).
-ENV_STATE_TABLE_NAME = "STATE_TABLE_NAME"
-ENV_TOPIC_ARN = "TOPIC_ARN"
-ENV_NOTIFY_STATUSES = "NOTIFY_STATUSES"
-ENV_JOB_NAME_PATTERNS = "JOB_NAME_PATTERNS"
-ENV_MODEL_ID_PATTERNS = "MODEL_ID_PATTERNS"
-ENV_OVERLAP_MINUTES = "OVERLAP_MINUTES"
-ENV_BASELINE_LOOKBACK_DAYS = "BASELINE_LOOKBACK_DAYS"
-ENV_NOTIFY_ON_FIRST_RUN = "NOTIFY_ON_FIRST_RUN"
-ENV_JOB_TTL_DAYS = "JOB_TTL_DAYS"
-ENV_PUBLISH_MAX_PER_SECOND = "PUBLISH_MAX_PER_SECOND"
-ENV_TIMEOUT_RESERVE_SECONDS = "TIMEOUT_RESERVE_SECONDS"
-# boto3's own retry setting: the Bedrock adapter runs botocore's adaptive mode, this many attempts a call.
-ENV_AWS_MAX_ATTEMPTS = "AWS_MAX_ATTEMPTS"
-# botocore reads service models from here before its own (infra/bundling.py ships the Bedrock model there).
-ENV_AWS_DATA_PATH = "AWS_DATA_PATH"
-POLLER_SDK_MAX_ATTEMPTS = 6
-
-# Environment of the Slack function (read by notifier.core.settings.SlackSettings).
-ENV_SLACK_SECRET_ARN = "SLACK_SECRET_ARN"  # noqa: S105
-ENV_SLACK_API_URL = "SLACK_API_URL"
-ENV_SLACK_BROADCAST_STATUSES = "SLACK_BROADCAST_STATUSES"
-ENV_SLACK_SECRET_MAX_AGE_SECONDS = "SLACK_SECRET_MAX_AGE_SECONDS"  # noqa: S105
-
-# Powertools, both functions.
-ENV_POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
-ENV_POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
-ENV_POWERTOOLS_LOG_LEVEL = "POWERTOOLS_LOG_LEVEL"
+# The functions' environment variables are rows of notifier.core.settings.SETTINGS, with the configuration keys.
 
 # The message attributes the poller publishes (String), the only keys subscription filters use here.
 ATTRIBUTE_STATUS = "status"

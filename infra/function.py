@@ -12,9 +12,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.bundling import ARCHITECTURE, RUNTIME
-from infra.config import LOG_RETENTION_DAYS
-from infra.constants import ENV_POWERTOOLS_LOG_LEVEL, ENV_POWERTOOLS_METRICS_NAMESPACE, ENV_POWERTOOLS_SERVICE_NAME
-from notifier.core.observability import METRICS_NAMESPACE
+from notifier.core.settings import LOG_RETENTION_DAYS
 
 R = logs.RetentionDays
 # CDK's enum has names, the template gets days: the accepted days in the same order as their names.
@@ -40,7 +38,6 @@ class NotifierFunction(Construct):
         memory_mb: int,
         timeout: Duration,
         environment: Mapping[str, str],
-        log_level: str,
         log_retention_days: int,
         removal_policy: RemovalPolicy,
         reserved_concurrency: int | None = None,
@@ -76,12 +73,7 @@ class NotifierFunction(Construct):
             log_group=self.log_group,
             tracing=lambda_.Tracing.ACTIVE,
             reserved_concurrent_executions=reserved_concurrency,
-            environment={
-                ENV_POWERTOOLS_SERVICE_NAME: service,
-                ENV_POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-                ENV_POWERTOOLS_LOG_LEVEL: log_level,
-                **environment,
-            },
+            environment=dict(environment),
             max_event_age=async_settings.max_event_age,
             retry_attempts=async_settings.retry_attempts,
             on_failure=async_settings.on_failure,

@@ -16,8 +16,9 @@ from constructs import Construct
 
 from infra import constants as c
 from infra.bundling import LAMBDA_TASK_ROOT, SDK_MODELS_DIR
-from infra.config import NotifierConfig
+from infra.config import NotifierConfig, function_environment
 from infra.function import NotifierFunction
+from notifier.core.settings import POLLER, SDK_DATA_PATH, SERVICE_NAME, STATE_TABLE, TOPIC
 from notifier.core.table_layout import INDEXES
 
 POLLER_TABLE_ACTIONS = ("GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem")
@@ -25,22 +26,14 @@ POLLER_TABLE_ACTIONS = ("GetItem", "BatchGetItem", "Query", "PutItem", "UpdateIt
 
 def poller_environment(config: NotifierConfig, *, table_name: str, topic_arn: str) -> dict[str, str]:
     """The variables notifier.core.settings.PollerSettings reads, every one set so the stack states its behaviour."""
-    return {
-        c.ENV_STATE_TABLE_NAME: table_name,
-        c.ENV_TOPIC_ARN: topic_arn,
-        c.ENV_NOTIFY_STATUSES: ",".join(sorted(config.notify_statuses)),
-        c.ENV_JOB_NAME_PATTERNS: ",".join(config.job_name_patterns),
-        c.ENV_MODEL_ID_PATTERNS: ",".join(config.model_id_patterns),
-        c.ENV_OVERLAP_MINUTES: str(config.overlap_minutes),
-        c.ENV_BASELINE_LOOKBACK_DAYS: str(config.baseline_lookback_days),
-        c.ENV_NOTIFY_ON_FIRST_RUN: str(config.notify_on_first_run).lower(),
-        c.ENV_JOB_TTL_DAYS: str(config.job_ttl_days),
-        c.ENV_PUBLISH_MAX_PER_SECOND: str(config.publish_max_per_second),
-        c.ENV_TIMEOUT_RESERVE_SECONDS: str(config.timeout_reserve_seconds),
-        c.ENV_AWS_MAX_ATTEMPTS: str(c.POLLER_SDK_MAX_ATTEMPTS),
+    given = {
+        STATE_TABLE.env: table_name,
+        TOPIC.env: topic_arn,
+        SERVICE_NAME.env: c.POLLER_SERVICE,
         # Record counts are parsed with the asset's Bedrock model, not with whatever the runtime's botocore has.
-        c.ENV_AWS_DATA_PATH: f"{LAMBDA_TASK_ROOT}/{SDK_MODELS_DIR}",
+        SDK_DATA_PATH.env: f"{LAMBDA_TASK_ROOT}/{SDK_MODELS_DIR}",
     }
+    return function_environment(config, POLLER, {k: v for k, v in given.items() if k})
 
 
 class Poller(Construct):
@@ -81,7 +74,6 @@ class Poller(Construct):
             memory_mb=config.poller_memory_mb,
             timeout=Duration.seconds(config.poller_timeout_seconds),
             environment=poller_environment(config, table_name=table.table_name, topic_arn=topic.topic_arn),
-            log_level=config.log_level,
             log_retention_days=config.log_retention_days,
             removal_policy=removal_policy,
             reserved_concurrency=config.reserved_concurrency,

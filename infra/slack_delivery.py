@@ -14,10 +14,10 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import constants as c
-from infra.config import NotifierConfig
+from infra.config import NotifierConfig, function_environment
 from infra.function import NotifierFunction
 from infra.topic import apply_filter
-from notifier.core.settings import DEFAULT_SLACK_API_URL
+from notifier.core.settings import SERVICE_NAME, SLACK, SLACK_SECRET, STATE_TABLE
 
 SNS = iam.ServicePrincipal("sns.amazonaws.com")
 SLACK_TABLE_ACTIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
@@ -33,14 +33,9 @@ def put_secret_command(secret_arn: str) -> str:
 
 
 def slack_environment(config: NotifierConfig, *, secret_arn: str, table_name: str) -> dict[str, str]:
-    """The variables notifier.core.settings.SlackSettings reads that the stack decides."""
-    return {
-        c.ENV_SLACK_SECRET_ARN: secret_arn,
-        c.ENV_STATE_TABLE_NAME: table_name,
-        c.ENV_SLACK_API_URL: DEFAULT_SLACK_API_URL,
-        c.ENV_SLACK_BROADCAST_STATUSES: ",".join(sorted(config.slack_broadcast_statuses)),
-        c.ENV_SLACK_SECRET_MAX_AGE_SECONDS: str(config.slack_secret_max_age_seconds),
-    }
+    """The variables notifier.core.settings.SlackSettings reads that the stack decides (internal ones stay unset)."""
+    given = {SLACK_SECRET.env: secret_arn, STATE_TABLE.env: table_name, SERVICE_NAME.env: c.SLACK_SERVICE}
+    return function_environment(config, SLACK, {k: v for k, v in given.items() if k})
 
 
 class SlackDelivery(Construct):
@@ -134,7 +129,6 @@ class SlackDelivery(Construct):
             memory_mb=config.slack_memory_mb,
             timeout=timeout,
             environment=slack_environment(config, secret_arn=self.secret.secret_arn, table_name=table.table_name),
-            log_level=config.log_level,
             log_retention_days=config.log_retention_days,
             removal_policy=removal_policy,
         )

@@ -1,6 +1,6 @@
 """Synthesized stacks, built once per session: synthesis is slow, assertions are cheap.
 
-Three configurations cover every branch of the stack: the defaults (cdk.json as committed), everything on
+Three configurations cover every branch of the stack: the defaults (no configuration file), everything on
 (Slack, emails with filters, ops emails), and a dev stack (destroy, no reserved concurrency, an existing secret
 by name, a one-minute schedule). Bundling is skipped here; tests/infra/test_cli.py bundles for real.
 """
@@ -8,7 +8,9 @@ by name, a one-minute schedule). Bundling is skipped here; tests/infra/test_cli.
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -42,7 +44,7 @@ DEV = {
 
 
 def cdk_context(**extra: Any) -> dict[str, Any]:
-    """cdk.json's context, as the CLI would pass it, plus extra keys (`-c` overrides)."""
+    """cdk.json's context, as the CLI would pass it, plus extra keys (`-c` overrides, `configFile`)."""
     context = dict(json.loads(CDK_JSON.read_text())["context"])
     context.update(SKIP_BUNDLING)
     context.update(extra)
@@ -70,16 +72,20 @@ class Synth:
 
 
 def synthesize(*, notifier: dict[str, Any] | None = None, overrides: dict[str, Any] | None = None) -> Synth:
-    """notifier: merged into cdk.json's "notifier" object; overrides: top-level keys, as `-c key=value` passes."""
+    """notifier: the configuration file's keys; overrides: top-level keys, as `-c key=value` passes.
+
+    The file is a temporary one, so a developer's own notifier.config.json never changes what the tests see.
+    """
     from aws_cdk import App
     from aws_cdk.assertions import Template
 
     from infra.application import build
 
-    context = cdk_context(**(overrides or {}))
-    context["notifier"] = {**context["notifier"], **(notifier or {})}
-    app = App(context=context)
-    stack = build(app)
+    with tempfile.TemporaryDirectory() as directory:
+        config_file = Path(directory) / "notifier.config.json"
+        config_file.write_text(json.dumps(notifier or {}))
+        app = App(context=cdk_context(configFile=str(config_file), **(overrides or {})))
+        stack = build(app)
     template = Template.from_stack(stack)
     return Synth(app, stack, template, template.to_json())
 
