@@ -10,17 +10,12 @@ import sys
 
 from aws_cdk import App
 
-from infra.application import build, load, reads_legacy_context
+from infra.application import run
 from infra.config import ConfigError
-from infra.deliveries import summary, warnings
 
 app = App()
 try:
-    config, sources = load(app)
+    run(app, sys.stderr)
 except ConfigError as error:
     raise SystemExit(f"Configuration error: {error}") from None
-print(summary(config, sources), file=sys.stderr)
-for warning in warnings(config, legacy_context=reads_legacy_context(sources)):
-    print(warning, file=sys.stderr)
-build(app, config)
 app.synth()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TextIO
 
 from aws_cdk import App
 
 from infra import REPO_ROOT, nag
 from infra.config import CONFIG_FILE_KEY, CONTEXT_LAYER, ConfigFile, NotifierConfig, layers
+from infra.deliveries import summary, warnings
 from infra.stack import NotifierStack
 
 # Local and untracked (.gitignore): an upgrade (git pull) never touches it, so it never conflicts.
@@ -48,3 +50,12 @@ def build(app: App, config: NotifierConfig | None = None, *, acknowledge: bool =
         nag.acknowledge(stack.notifier)
     nag.add_checks(app)
     return stack
+
+
+def run(app: App, out: TextIO) -> NotifierStack:
+    """What `cdk synth` runs: reads the configuration, says what the deploy will deliver, builds the stack."""
+    config, sources = load(app)
+    print(summary(config, sources), file=out)
+    for warning in warnings(config, legacy_context=reads_legacy_context(sources)):
+        print(warning, file=out)
+    return build(app, config)

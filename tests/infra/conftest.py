@@ -7,6 +7,7 @@ by name, a one-minute schedule). Bundling is skipped here; tests/infra/test_cli.
 
 from __future__ import annotations
 
+import io
 import json
 import tempfile
 from dataclasses import dataclass
@@ -57,6 +58,7 @@ class Synth:
     stack: Any
     template: Any  # aws_cdk.assertions.Template
     json: dict[str, Any]
+    printed: str  # what synth told the person deploying
 
     def resources(self, resource_type: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.json["Resources"].items() if v["Type"] == resource_type}
@@ -79,15 +81,16 @@ def synthesize(*, notifier: dict[str, Any] | None = None, overrides: dict[str, A
     from aws_cdk import App
     from aws_cdk.assertions import Template
 
-    from infra.application import build
+    from infra.application import run
 
+    printed = io.StringIO()
     with tempfile.TemporaryDirectory() as directory:
         config_file = Path(directory) / "notifier.config.json"
         config_file.write_text(json.dumps(notifier or {}))
         app = App(context=cdk_context(configFile=str(config_file), **(overrides or {})))
-        stack = build(app)
+        stack = run(app, printed)
     template = Template.from_stack(stack)
-    return Synth(app, stack, template, template.to_json())
+    return Synth(app, stack, template, template.to_json(), printed.getvalue())
 
 
 @pytest.fixture(scope="session")

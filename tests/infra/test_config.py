@@ -1,21 +1,17 @@
-"""The configuration object: defaults, how cdk.json and -c values are read, and the promised error messages."""
+"""The configuration object: defaults, how the file and -c values are read, and the promised error messages."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from infra.config import (
-    KEYS,
-    LOG_RETENTION_DAYS,
-    ConfigError,
-    EmailSubscriber,
-    NotifierConfig,
-    config_table,
-)
+from infra.application import CONFIG_EXAMPLE
+from infra.config import KEYS, LOG_RETENTION_DAYS, ConfigError, ConfigFile, EmailSubscriber, NotifierConfig
 from notifier.core.jobs import DEFAULT_NOTIFY_STATUSES, TERMINAL_STATUSES
+from notifier.core.settings import BY_KEY
 from tests.infra.conftest import CDK_JSON
 
 
@@ -47,19 +43,36 @@ def test_defaults_are_the_documented_ones() -> None:
     assert not defaults.notify_on_first_run
 
 
-def test_cdk_json_states_the_defaults_it_lists() -> None:
-    """cdk.json shows the keys people change most; its values must be the code's defaults."""
-    listed = json.loads(CDK_JSON.read_text())["context"]["notifier"]
+def test_email_defaults_to_the_terminal_statuses_one_message_per_job() -> None:
+    anyone = EmailSubscriber("team@example.com")
 
-    assert config(notifier=listed) == NotifierConfig()
+    assert config().email_filter(anyone) == TERMINAL_STATUSES
+    assert "InProgress" not in (config().email_filter(anyone) or ())
+    # Among the statuses published only, so the default never trips the notifyStatuses check.
+    assert config(notifyStatuses="InProgress,Failed", emails="a@x.com").email_filter(anyone) == {"Failed"}
+    # Nothing terminal is published: the addresses get what is.
+    assert config(notifyStatuses="InProgress", emails="a@x.com").email_filter(anyone) is None
 
 
-def test_every_field_has_a_documented_key() -> None:
+def test_cdk_json_holds_no_configuration() -> None:
+    """The configuration lives in notifier.config.json, untracked, so an upgrade never conflicts with it."""
+    assert "notifier" not in json.loads(CDK_JSON.read_text())["context"]
+
+
+def test_the_example_file_is_a_configuration_that_reaches_someone() -> None:
+    example = NotifierConfig.from_context({}, ConfigFile(CONFIG_EXAMPLE, required=True))
+
+    assert example.emails
+    assert example.ops_emails
+
+
+def test_every_field_is_a_key_of_the_table_with_its_default() -> None:
     fields = set(NotifierConfig.__dataclass_fields__)
+    defaults = NotifierConfig()
 
     assert {k.field for k in KEYS} == fields
-    table = config_table()
-    assert all(f"`{k.name}`" in table for k in KEYS)
+    assert {k.field: getattr(defaults, k.field) for k in KEYS} == {k.field: k.default for k in KEYS}
+    assert BY_KEY["publishMaxPerSecond"].maximum == 9  # SNS suspends an email subscription past 10 a second
 
 
 def test_command_line_strings_are_read_as_their_types() -> None:
@@ -87,11 +100,25 @@ def test_command_line_strings_are_read_as_their_types() -> None:
     assert given.job_name_patterns == ("nightly-*", "eval-?")
 
 
-def test_command_line_overrides_cdk_json_key_by_key() -> None:
-    given = config(notifier={"scheduleMinutes": 10, "opsEmails": ["ops@x.com"]}, scheduleMinutes="2")
+def test_command_line_overrides_the_file_key_by_key(tmp_path: Path) -> None:
+    path = tmp_path / "notifier.config.json"
+    path.write_text(json.dumps({"scheduleMinutes": 10, "opsEmails": ["ops@x.com"]}))
+
+    given = NotifierConfig.from_context({"scheduleMinutes": "2"}, ConfigFile(path, required=True))
 
     assert given.schedule_minutes == 2
     assert given.ops_emails == ("ops@x.com",)
+
+
+def test_a_legacy_cdk_json_object_is_read_beneath_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "notifier.config.json"
+    path.write_text(json.dumps({"scheduleMinutes": 10}))
+
+    given = NotifierConfig.from_context(
+        {"notifier": {"scheduleMinutes": 2, "opsEmails": ["ops@x.com"]}}, ConfigFile(path, required=True)
+    )
+
+    assert (given.schedule_minutes, given.ops_emails) == (10, ("ops@x.com",))
 
 
 def test_emails_with_their_own_filters_and_a_default_filter() -> None:
@@ -191,7 +218,7 @@ def test_the_timeout_follows_a_shorter_schedule() -> None:
             "(accepted: statuses among notifyStatuses: Failed)",
         ),
         ({"jobNamePatterns": ["a,b"]}, 'jobNamePatterns=["a,b"] has an unusable pattern "a,b"'),
-        ({"stackName": "1-bad"}, 'stackName="1-bad" is malformed (accepted: a CloudFormation stack name)'),
+        ({"stackName": "1-bad"}, 'stackName="1-bad" is malformed (accepted: a CloudFormation stack name (a letter'),
         ({"notifier": "[1]"}, "notifier=[1] is not an object (accepted: an object of configuration keys)"),
     ],
 )

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from notifier.core.settings import DEFAULT_SLACK_API_URL, PollerSettings, SlackSettings
+import pytest
+
+from notifier.core.settings import DEFAULT_SLACK_API_URL, SETTINGS, PollerSettings, SlackSettings
 from tests.infra.conftest import Synth
 
 # What the Refs and GetAtts of the template stand for once deployed, to run the functions' own settings on them.
@@ -108,6 +110,7 @@ def test_the_slack_environment(full_synth: Synth) -> None:
         "SLACK_API_URL": "https://slack.com/api/",
         "SLACK_BROADCAST_STATUSES": "Expired,Failed,PartiallyCompleted",
         "SLACK_SECRET_MAX_AGE_SECONDS": "300",
+        "SLACK_MESSAGE_TTL_DAYS": "30",
     }
 
 
@@ -124,3 +127,33 @@ def test_the_slack_function_reads_its_environment_as_configured(full_synth: Synt
         assert settings.api_url == DEFAULT_SLACK_API_URL
         assert settings.broadcast_statuses == config.slack_broadcast_statuses
         assert settings.secret_max_age_seconds == config.slack_secret_max_age_seconds
+        assert settings.message_ttl_days == config.slack_message_ttl_days
+
+
+class Recording(dict[str, str]):
+    """An environment that notes every variable the code asks for."""
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.asked.add(key)
+        return super().get(key, default)
+
+    @property
+    def asked(self) -> set[str]:
+        self.__dict__.setdefault("_asked", set())
+        return self.__dict__["_asked"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(("function", "settings"), [("poller", PollerSettings), ("slack", SlackSettings)])
+def test_every_variable_a_function_reads_is_set_by_the_stack_or_documented_as_internal(
+    full_synth: Synth, function: str, settings: Any
+) -> None:
+    set_by_stack = variables(full_synth, getattr(full_synth.stack, function).function)
+    environment = Recording(deployed(set_by_stack, full_synth))
+
+    settings.from_env(environment)
+
+    internal = {s.env for s in SETTINGS if s.env and function in s.functions and s.internal}
+    assert environment.asked - set(set_by_stack) == internal
+    # And the stack sets nothing the table does not declare for that function.
+    declared = {s.env for s in SETTINGS if s.env and function in s.functions}
+    assert set(set_by_stack) == declared - internal
