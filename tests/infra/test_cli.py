@@ -6,6 +6,7 @@ import json
 import os
 import re
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +45,39 @@ def cdk_synth(output: Path, *arguments: str) -> subprocess.CompletedProcess[str]
     return subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=900, check=False)  # noqa: S603
 
 
+@dataclass
+class Run:
+    output: Path
+    stderr: str
+
+
 @pytest.fixture(scope="module")
-def synthesized(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    output = tmp_path_factory.mktemp("cli") / "cdk.out"
-    result = cdk_synth(output, "-c", "slack=true", "-c", "emails=team@example.com")
+def cli_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    # A configuration file of its own: the developer's notifier.config.json must not change what is checked.
+    directory = tmp_path_factory.mktemp("cli")
+    config_file = directory / "notifier.config.json"
+    config_file.write_text(json.dumps({"emails": ["team@example.com"], "opsEmails": ["ops@example.com"]}))
+    output = directory / "cdk.out"
+    result = cdk_synth(output, "-c", f"configFile={config_file}", "-c", "slack=true")
     assert result.returncode == 0, result.stderr[-4000:]
-    return output
+    return Run(output, result.stderr)
+
+
+@pytest.fixture(scope="module")
+def synthesized(cli_run: Run) -> Path:
+    return cli_run.output
+
+
+def test_the_cli_shows_what_the_deploy_will_deliver(cli_run: Run) -> None:
+    lines = cli_run.stderr.splitlines()
+
+    assert any(
+        line.startswith("Stack BedrockBatchNotifier (configuration: ")
+        and line.endswith("notifier.config.json, then -c slack)")
+        for line in lines
+    ), cli_run.stderr[-2000:]
+    assert "  email  team@example.com: Completed, Expired, Failed, PartiallyCompleted, Stopped" in lines
+    assert "  ops    ops@example.com (alarms)" in lines
 
 
 def template(output: Path) -> dict[str, Any]:
@@ -136,11 +164,15 @@ def test_cfn_lint_finds_nothing_in_the_cli_template(synthesized: Path) -> None:
 
 
 def test_a_bad_value_fails_the_synth_with_the_key_and_what_it_accepts(tmp_path: Path) -> None:
-    result = cdk_synth(tmp_path / "cdk.out", "-c", "scheduleMinutes=0")
+    config_file = tmp_path / "notifier.config.json"
+    config_file.write_text('{"scheduleMinutes": 0}')
+
+    result = cdk_synth(tmp_path / "cdk.out", "-c", f"configFile={config_file}")
 
     assert result.returncode != 0
+    # The file named, the key, the value and what it accepts.
     assert (
-        'Configuration error (cdk.json "notifier" or -c): scheduleMinutes="0" is out of range '
+        f"Configuration error: {config_file}: scheduleMinutes=0 is out of range "
         "(accepted: a whole number of minutes from 1 to 60)"
     ) in result.stderr
     assert "Traceback" not in result.stderr

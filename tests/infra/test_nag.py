@@ -35,11 +35,10 @@ def unacknowledged(notifier: dict[str, Any] | None = None, overrides: dict[str, 
     from aws_cdk import App
 
     from infra.application import build
+    from infra.config import NotifierConfig
 
-    context = cdk_context(**(overrides or {}))
-    context["notifier"] = {**context["notifier"], **(notifier or {})}
-    app = App(context=context)
-    return build(app, acknowledge=False)
+    config = NotifierConfig.from_layers([("", notifier or {}), ("-c ", overrides or {})])
+    return build(App(context=cdk_context()), config, acknowledge=False)
 
 
 def test_the_synthesized_stacks_have_no_finding_left(any_synth: Synth) -> None:

@@ -268,14 +268,16 @@ def test_email_subscriptions_with_their_status_filters_and_a_redrive_queue(full_
     }
 
 
-def test_an_email_without_any_filter_gets_every_published_status() -> None:
+def test_an_email_without_any_filter_gets_the_terminal_statuses_one_email_per_job() -> None:
     from tests.infra.conftest import synthesize
 
     synth = synthesize(overrides={"emails": "all@example.com"})
     (subscription,) = synth.resources("AWS::SNS::Subscription").values()
 
     assert subscription["Properties"]["Endpoint"] == "all@example.com"
-    assert "FilterPolicy" not in subscription["Properties"]
+    assert subscription["Properties"]["FilterPolicy"] == {
+        "status": ["Completed", "Expired", "Failed", "PartiallyCompleted", "Stopped"]
+    }
 
 
 def test_the_default_stack_has_no_subscriptions_and_no_slack(default_synth: Synth) -> None:
