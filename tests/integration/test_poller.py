@@ -254,7 +254,7 @@ def test_missing_or_malformed_configuration_is_named_at_start(harness, lambda_co
         handler(SCHEDULED_EVENT, lambda_context)
     monkeypatch.setenv("TOPIC_ARN", harness.topic_arn)
     monkeypatch.setenv("OVERLAP_MINUTES", "ten")
-    with pytest.raises(ConfigurationError, match="OVERLAP_MINUTES='ten' is not a number"):
+    with pytest.raises(ConfigurationError, match='OVERLAP_MINUTES="ten" is not a whole number'):
         handler(SCHEDULED_EVENT, lambda_context)
 
 
