@@ -199,6 +199,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("stackName", None, "text", "BedrockBatchNotifier",
             "Name of the CloudFormation stack; another name deploys a second (e.g. dev) copy.",
             accepted_text="a CloudFormation stack name (a letter, then letters, digits and hyphens)"),
+    # At most an hour: the not-running alarm spans three periods; slower polls would leave it blind for hours.
     Setting("scheduleMinutes", None, "integer", 5, "How often the poller runs (EventBridge rate).",
             minimum=1, maximum=60, unit=" of minutes"),
     # What is published, and to whom.
