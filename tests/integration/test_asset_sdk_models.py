@@ -21,9 +21,9 @@ import pytest
 
 from infra import bundling
 from infra.config import NotifierConfig
-from infra.constants import ENV_AWS_DATA_PATH
 from infra.poller import poller_environment
 from local.bedrock_emulator import BedrockEmulator
+from notifier.core.settings import SDK_DATA_PATH
 from tests.fixtures.aws import REGION
 
 pytestmark = pytest.mark.slow
@@ -113,7 +113,7 @@ def test_the_asset_reads_record_counts_through_its_own_bedrock_model(
     bedrock.set_status(arn, "PartiallyCompleted", records={"total": 100, "processed": 100, "success": 98, "error": 2})
     # As the stack sets it, with the asset where Lambda unpacks it.
     stack_env = poller_environment(NotifierConfig(), table_name="state", topic_arn="arn:aws:sns:r:1:t")
-    data_path = stack_env[ENV_AWS_DATA_PATH].replace(bundling.LAMBDA_TASK_ROOT, str(asset), 1)
+    data_path = stack_env[str(SDK_DATA_PATH.env)].replace(bundling.LAMBDA_TASK_ROOT, str(asset), 1)
 
     without = read_job_in_lambda(asset, old_runtime, bedrock, arn)
     with_models = read_job_in_lambda(asset, old_runtime, bedrock, arn, AWS_DATA_PATH=data_path)
