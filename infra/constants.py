@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from notifier.core import redelivery
+from notifier.core.settings import BY_KEY
 
-DEFAULT_STACK_NAME = "BedrockBatchNotifier"
+DEFAULT_STACK_NAME: str = BY_KEY["stackName"].default  # declared in the settings table
+
 CONTEXT_KEY = "notifier"  # the cdk.json context object earlier versions read the configuration from
 PROJECT_TAG = "bedrock-batch-notifier"
 

@@ -17,7 +17,8 @@ import sys
 
 import boto3
 
-from infra.constants import DEFAULT_STACK_NAME, ENV_SLACK_API_URL, OUTPUT_SLACK_SECRET_ARN
+from infra.constants import DEFAULT_STACK_NAME, OUTPUT_SLACK_SECRET_ARN
+from notifier.core.settings import SLACK_API_URL
 from notifier.slack.secret import BotCredentials, SlackCredentials
 from tools.problems import USER_ERROR, Problem
 from tools.secret import read_slack_secret
@@ -38,7 +39,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--no-post", action="store_true", help="bot mode: auth.test only, no test post")
     parser.add_argument(
         "--api-url",
-        default=os.environ.get(ENV_SLACK_API_URL, DEFAULT_API_URL),
+        default=os.environ.get(str(SLACK_API_URL.env), DEFAULT_API_URL),
         help="Slack's Web API base URL (default: SLACK_API_URL or %(default)s)",
     )
     return parser.parse_args(argv)
