@@ -57,7 +57,6 @@ import boto3
 import infra
 from infra import constants as stack
 from infra.config import NotifierConfig
-from infra.function import METRICS_NAMESPACE
 from infra.poller import poller_environment
 from infra.slack_delivery import slack_environment
 from local.bedrock_emulator import GET, LIST, TERMINAL_STATUSES, BedrockEmulator
@@ -72,6 +71,8 @@ from local.sandbox_cloud import (
     start_servers,
 )
 from local.slack_standin import DEFAULT_CHANNEL
+from notifier.core.observability import METRICS_NAMESPACE
+from notifier.core.settings import BY_ENV, BY_KEY, SERVICE_NAME, SLACK_API_URL
 
 UNKNOWN_FINAL_STATUS = "Cancelled"  # a status a newer API could add: published, never terminal to this version
 FINAL_STATUSES = TERMINAL_STATUSES | {UNKNOWN_FINAL_STATUS}
@@ -605,7 +606,7 @@ class Soak:
             service = stack.POLLER_SERVICE
         else:
             own = slack_environment(self.config, secret_arn=self.resources.secret_arn, table_name=self.resources.table)
-            own[stack.ENV_SLACK_API_URL] = f"{slot.url}/api/"
+            own[str(SLACK_API_URL.env)] = f"{slot.url}/api/"
             service = stack.SLACK_SERVICE
         return {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -613,9 +614,9 @@ class Soak:
             "PYTHONDONTWRITEBYTECODE": "1",
             "AWS_LAMBDA_FUNCTION_NAME": f"soak-{function}",
             "SOAK_ACCOUNT_ID": ACCOUNT_ID,
-            stack.ENV_POWERTOOLS_SERVICE_NAME: service,
-            stack.ENV_POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
-            stack.ENV_POWERTOOLS_LOG_LEVEL: self.config.log_level,
+            str(SERVICE_NAME.env): service,
+            str(BY_KEY["logLevel"].env): self.config.log_level,
+            str(BY_ENV["POWERTOOLS_METRICS_NAMESPACE"].env): METRICS_NAMESPACE,
             **client,
             **own,
         }
