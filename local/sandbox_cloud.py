@@ -26,6 +26,7 @@ from local import runtime
 from local.bedrock_emulator import BedrockEmulator
 from local.moto_server import MotoServer
 from local.slack_standin import DEFAULT_CHANNEL, DEFAULT_TOKEN, SlackStandIn
+from notifier.core import settings
 from notifier.core.table_layout import TTL_ATTRIBUTE, create_table_request
 
 REGION = "us-east-1"
@@ -118,7 +119,7 @@ def function_environments(servers: Servers, resources: Resources) -> dict[str, d
         "AWS::SecretsManager::Secret": resources.secret_arn,
     }
     slack = runtime.function_environment(runtime.SLACK, by_type)
-    slack[stack.ENV_SLACK_API_URL] = servers.slack.api_url
+    slack[settings.SLACK_API_URL.env or "SLACK_API_URL"] = servers.slack.api_url
     return {runtime.POLLER: runtime.function_environment(runtime.POLLER, by_type), runtime.SLACK: slack}
 
 
