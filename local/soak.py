@@ -9,6 +9,13 @@ worker just before a chosen call. Bedrock's own faults (throttling, 5xx, a trans
 emulator's. Overlapping and concurrent poller runs, Lambda timeouts (the worker kills itself at its deadline),
 SQS redelivery and Slack's 429 / 5xx / permanent errors are played by the harness.
 
+Time moves only when the harness says, so that a seed gives the same run, and the same table, on a fast machine
+and on a loaded one. The harness's clock (also the emulator's) stands still while functions run and moves on to
+each poll, each Bedrock event and the end of each invocation. A worker's clock starts each invocation at the
+harness's time and moves only by what the function sleeps and by each call's simulated latency, which the proxy
+draws from the seed; its Lambda deadline is on that clock. Calls of invocations that run together go through one
+at a time in simulated-time order (Turnstile), so overlapping runs interleave the same way every time.
+
 SNS delivers to the Slack queue (raw delivery off) and to a queue standing in for email. The harness plays
 Lambda's SQS event source for the Slack queue on the simulated clock: batches of the stack's batch size, a
 visibility timeout of six times the function's timeout (or what the function set), receive counts, and the DLQ
@@ -39,7 +46,6 @@ import subprocess
 import sys
 import tempfile
 import threading
-import time
 import urllib.parse
 import uuid
 from collections import Counter, defaultdict
@@ -71,6 +77,7 @@ from local.sandbox_cloud import (
     start_servers,
 )
 from local.slack_standin import DEFAULT_CHANNEL
+from local.soak_worker import CLOCK_HEADER, ELAPSED_HEADER
 from notifier.core.observability import METRICS_NAMESPACE
 from notifier.core.settings import BY_ENV, BY_KEY, SERVICE_NAME, SLACK_API_URL
 
@@ -80,6 +87,9 @@ RANK = {"Submitted": 0, "Validating": 1, "Scheduled": 2, "InProgress": 3, "Stopp
 OBSERVABLE_HOLD = timedelta(hours=1)  # a notified status held this long must be seen, faults or not
 EMAIL_LIMIT_PER_SECOND = 10  # SNS suspends an email subscription above this
 SETTLE_IDLE_POLLS = 12  # quiet polls at the end: the "end of the week" sample of idle-poll cost
+# The end sample waits until every job has been over this long: a job that ended in a status this version does not
+# know is still read for an hour after (until it has settled), as any job still running is.
+SETTLE_AFTER_LAST_CHANGE = timedelta(hours=2)
 SETTLE_MAX = timedelta(days=3)
 FAULT_ROUND_SHARE = 0.3  # share of rounds with faults; the first rounds and the settling have none
 CALM_START_ROUNDS = 3
@@ -88,31 +98,84 @@ POISON_SHARE = 0.01
 BASELINE_SHARE = 0.03
 UNKNOWN_SHARE = 0.01
 BURST_SHARE = 0.1
+# The simulated seconds one call takes, by service (a draw in this range per call; slow-call faults add to it).
+SERVICE_LATENCY = {
+    "bedrock": (0.05, 0.2),
+    "dynamodb": (0.005, 0.02),
+    "sns": (0.02, 0.06),
+    "sqs": (0.01, 0.03),
+    "secrets": (0.02, 0.05),
+    "slack": (0.1, 0.3),
+}
 
 
 # -- the simulated clock ------------------------------------------------------------------------------------------
 
 
 class SimClock:
-    """Simulated UTC time: runs at real speed while functions run, jumps between polls."""
+    """Simulated UTC time, the harness's and the Bedrock emulator's: it stands still until the harness moves it."""
 
     def __init__(self, start: datetime) -> None:
         self._lock = threading.Lock()
-        self._anchor_sim = start.timestamp()
-        self._anchor_real = time.monotonic()
+        self._now = start.timestamp()
 
     def timestamp(self) -> float:
         with self._lock:
-            return self._anchor_sim + (time.monotonic() - self._anchor_real)
+            return self._now
 
     def now(self) -> datetime:
         return datetime.fromtimestamp(self.timestamp(), UTC)
 
-    def advance_to(self, moment: datetime) -> None:
+    def advance_to(self, moment: datetime | float) -> None:
+        """Moves on to `moment`; never back."""
+        target = moment.timestamp() if isinstance(moment, datetime) else moment
         with self._lock:
-            current = self._anchor_sim + (time.monotonic() - self._anchor_real)
-            self._anchor_sim = max(current, moment.timestamp())
-            self._anchor_real = time.monotonic()
+            self._now = max(self._now, target)
+
+
+class Turnstile:
+    """One call at a time, in simulated-time order, among the invocations that run together.
+
+    Each worker is one thread of calls (its pools run serially): it is either computing, waiting here with its
+    next call, or done. A call goes through only when every running invocation is waiting here or done, and it is
+    the one with the earliest simulated time (the slot's name breaks ties). So concurrent invocations interleave
+    the same way every run, however fast each process happens to be on this machine."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._running: set[str] = set()
+        self._waiting: dict[str, float] = {}
+        self._serving: str | None = None
+
+    def begin(self, names: list[str]) -> None:
+        with self._condition:
+            self._running.update(names)
+
+    def end(self, name: str) -> None:
+        with self._condition:
+            self._running.discard(name)
+            self._waiting.pop(name, None)
+            self._condition.notify_all()
+
+    def _due(self, name: str) -> bool:
+        if self._serving is not None or not self._running <= self._waiting.keys():
+            return False
+        return min(self._waiting, key=lambda other: (self._waiting[other], other)) == name
+
+    @contextmanager
+    def turn(self, name: str, at: float) -> Iterator[None]:
+        with self._condition:
+            self._waiting[name] = at
+            self._condition.notify_all()
+            self._condition.wait_for(lambda: self._due(name))
+            del self._waiting[name]
+            self._serving = name
+        try:
+            yield
+        finally:
+            with self._condition:
+                self._serving = None
+                self._condition.notify_all()
 
 
 # -- the fault proxy -----------------------------------------------------------------------------------------------
@@ -154,6 +217,9 @@ class Slot:
         self.bedrock_calls = 0
         self.last: CallRecord | None = None
         self.unrecorded: CallRecord | None = None  # the latest message SNS or Slack took, not yet followed by a write
+        self.now = 0.0  # the simulated time of the worker's latest call
+        self.ended_at = 0.0  # the simulated time its latest invocation ended
+        self.killed = False
         self.server = _ProxyServer(("127.0.0.1", 0), _proxy_handler(self))
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -166,6 +232,14 @@ class Slot:
         self.bedrock_calls = 0
         self.last = None
         self.unrecorded = None
+        self.killed = False
+
+    def latency(self, service: str) -> float:
+        """The simulated seconds this call takes: a draw from the service's usual range."""
+        low, high = SERVICE_LATENCY[service]
+        return random.Random(f"{self.soak.options.seed}:{self.name}:{self.invocation}:{self.calls}:latency").uniform(
+            low, high
+        )
 
     def chance(self, kind: str, probability: float) -> bool:
         if probability <= 0:
@@ -207,6 +281,18 @@ def _forward(target: str, method: str, path: str, headers: dict[str, str], body:
             if attempt == 2:
                 raise
     raise AssertionError("unreachable")
+
+
+def _service(path: str, headers: dict[str, str]) -> str:
+    if path.startswith(_BEDROCK_PATH):
+        return "bedrock"
+    if path.startswith("/api/"):
+        return "slack"
+    target = headers.get("X-Amz-Target", "") or headers.get("x-amz-target", "")
+    for prefix, service in (("DynamoDB_", "dynamodb"), ("AmazonSQS.", "sqs"), ("secretsmanager.", "secrets")):
+        if target.startswith(prefix):
+            return service
+    return "sns"
 
 
 def _dynamodb_error(code: str, status: int) -> tuple[int, dict[str, str], bytes]:
@@ -270,7 +356,7 @@ def _proxy_handler(slot: Slot) -> type[BaseHTTPRequestHandler]:
                 return
             status, response_headers, payload = answer
             self.send_response(status)
-            for name, value in response_headers.items() if isinstance(response_headers, dict) else response_headers:
+            for name, value in response_headers:
                 if name.lower() not in ("content-length", "transfer-encoding", "connection", "date", "server"):
                     self.send_header(name, value)
             self.send_header("Content-Length", str(len(payload)))
@@ -388,14 +474,20 @@ class Worker:
         self.slot.pid = self.process.pid
         self.cold_starts += 1
 
-    def invoke(self, event: dict[str, Any], sim_now: float, timeout: float) -> dict[str, Any]:
+    def invoke(self, event: dict[str, Any], sim_now: float, timeout: float, seed: str) -> dict[str, Any]:
         """The handler's answer, or {"killed": True} when the process died (crash or timeout)."""
         if self.process is None:
             self._spawn()
         assert self.process is not None
         assert self.process.stdin is not None
         line = json.dumps(
-            {"event": event, "simNow": sim_now, "timeoutSeconds": timeout, "requestId": str(uuid.uuid4())}
+            {
+                "event": event,
+                "simNow": sim_now,
+                "timeoutSeconds": timeout,
+                "seed": seed,
+                "requestId": str(uuid.UUID(int=random.Random(seed).getrandbits(128), version=4)),
+            }
         )
         try:
             self.process.stdin.write(line.encode() + b"\n")
@@ -568,6 +660,7 @@ class Soak:
         self.sqs = boto3.client("sqs")
         self.faults: Counter[str] = Counter()
         self.lock = threading.Lock()
+        self.turnstile = Turnstile()
         self.email_seconds: dict[str, int] = {}  # SNS message id -> simulated second it was published
         self.allowed_email_duplicates: Counter[str] = Counter()  # transition ids: killed right after publishing
         self.allowed_slack_duplicates: Counter[str] = Counter()  # transition ids: killed right after posting
@@ -588,6 +681,7 @@ class Soak:
         self.by_arn: dict[str, JobPlan] = {}
         self.events: list[tuple[datetime, int, JobPlan, str]] = []
         self.first_poll_at: datetime | None = None
+        self.last_change_at = datetime.min.replace(tzinfo=UTC)  # the latest status Bedrock showed
         self.poison: list[JobPlan] = []
         self.visibility_changes = 0
         self.requests: Counter[tuple[str, str]] = Counter()
@@ -612,6 +706,7 @@ class Soak:
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "PYTHONPATH": os.pathsep.join((str(infra.FUNCTIONS_DIR), str(infra.REPO_ROOT))),
             "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONHASHSEED": "0",  # the same set order every run, so the same calls in the same order
             "AWS_LAMBDA_FUNCTION_NAME": f"soak-{function}",
             "SOAK_ACCOUNT_ID": ACCOUNT_ID,
             str(SERVICE_NAME.env): service,
@@ -626,6 +721,22 @@ class Soak:
     def route(
         self, slot: Slot, method: str, path: str, headers: dict[str, str], body: bytes
     ) -> tuple[int, Any, bytes] | None:
+        """One call of a worker, in its turn: the answer with the simulated time it took, or None (killed)."""
+        stamp = next((name for name in headers if name.lower() == CLOCK_HEADER.lower()), None)
+        at = float(headers.pop(stamp)) if stamp else self.clock.timestamp()
+        with self.turnstile.turn(slot.name, at):
+            slot.now = at
+            answer = self._route(slot, method, path, headers, body)
+            if answer is None:
+                return None
+            elapsed = slot.latency(_service(path, headers)) + slot.faults.latency
+        status, response_headers, payload = answer
+        items = list(response_headers.items() if isinstance(response_headers, dict) else response_headers)
+        return status, [*items, (ELAPSED_HEADER, repr(elapsed))], payload
+
+    def _route(
+        self, slot: Slot, method: str, path: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, Any, bytes] | None:
         slot.calls += 1
         faults = slot.faults
         with self.lock:
@@ -634,10 +745,9 @@ class Soak:
             ] += 1
         if faults.kill_at is not None and slot.calls == faults.kill_at and slot.pid is not None:
             self._count("SIGKILL of a worker before its next call")
+            slot.killed = True
             os.kill(slot.pid, signal.SIGKILL)
             return None
-        if faults.latency:
-            time.sleep(faults.latency)
         if path.startswith(_BEDROCK_PATH):
             return self._bedrock(slot, method, path, headers, body)
         if path.startswith("/api/"):
@@ -711,7 +821,7 @@ class Soak:
         if operation in ("ChangeMessageVisibility", "ChangeMessageVisibilityBatch"):
             request = json.loads(body or b"{}")
             entries = request.get("Entries") or [request]
-            now = self.clock.timestamp()
+            now = slot.now
             results = [
                 (entry.get("Id"), self.queue.change_visibility(entry["ReceiptHandle"], entry["VisibilityTimeout"], now))
                 for entry in entries
@@ -767,10 +877,10 @@ class Soak:
                 json.dumps({"ok": False, "error": PERMANENT_SLACK_ERROR}).encode(),
             )
         outage = self.slack_outage
-        if outage is not None and outage[0] <= self.clock.timestamp() < outage[1]:
+        if outage is not None and outage[0] <= slot.now < outage[1]:
             if outage[2] == 429:
                 self._count("Slack 429")
-                retry_after = str(min(30, max(1, int(outage[1] - self.clock.timestamp()))))
+                retry_after = str(min(30, max(1, int(outage[1] - slot.now))))
                 return (
                     429,
                     {"Retry-After": retry_after, "Content-Type": "application/json"},
@@ -819,6 +929,8 @@ class Soak:
                 plan.history.append((plan.submit, "Submitted"))
                 if done:
                     emulator.set_status(plan.arn, status, records=_records(status, self.rng))
+                    if status == UNKNOWN_FINAL_STATUS:
+                        emulator.overwrite_job(plan.arn, endTime=self.clock.now())
                     plan.history.append((done[-1][0], status))
                 rest = [(when, s) for when, s in plan.path if when > start]
             else:
@@ -840,7 +952,12 @@ class Soak:
             else:
                 message = "Validation failed: the input file has malformed records." if status == "Failed" else None
                 emulator.set_status(plan.arn, status, message=message, records=_records(status, self.rng))
+                if status == UNKNOWN_FINAL_STATUS:
+                    # Bedrock stamps endTime on every status a job ends in; the emulator does so only for the
+                    # statuses of its model, so the soak stamps it for the one a newer API could add.
+                    emulator.overwrite_job(plan.arn, endTime=self.clock.now())
             plan.history.append((self.clock.now(), status))
+            self.last_change_at = self.clock.now()
             applied += 1
         return applied
 
@@ -883,8 +1000,8 @@ class Soak:
             elif kind == "poller-kill":
                 poller.kill_at = rng.randint(1, 30)
             elif kind == "poller-timeout":
-                extras["timeout"] = self.config.timeout_reserve_seconds + rng.uniform(0.05, 1.5)
-                poller.latency = rng.uniform(0.01, 0.05)
+                extras["timeout"] = self.config.timeout_reserve_seconds + rng.uniform(0.5, 5)
+                poller.latency = rng.uniform(0.1, 0.5)
             elif kind == "overlap":
                 extras["overlap"] = rng.randint(1, 2)
             elif kind == "slack-429":
@@ -905,8 +1022,8 @@ class Soak:
         if kind == "kill":
             faults.kill_at = self.rng.randint(1, 20)
         elif kind == "timeout":
-            timeout = self.rng.uniform(0.5, 2.0)
-            faults.latency = self.rng.uniform(0.05, 0.3)
+            timeout = self.rng.uniform(0.5, 3.0)
+            faults.latency = self.rng.uniform(0.2, 1.0)
             self._count("Slack function timeout (slow Slack, short time left)")
         elif kind == "dynamodb-throttle":
             faults.dynamodb_throttle = 0.15
@@ -953,8 +1070,7 @@ class Soak:
                     event = scheduled_event(at)
                 runs.append((slot_name, event, SlotFaults(), float(self.config.poller_timeout_seconds)))
         concurrent = len(runs) > 1
-        with ThreadPoolExecutor(max_workers=len(runs)) as pool:
-            results = list(pool.map(lambda run: self._invoke(*run), runs))
+        results = self._invoke_together(runs)
         main_result, main_slot = results[0]
         if self.first_poll_at is None and main_result.get("ok"):
             self.first_poll_at = at
@@ -969,6 +1085,16 @@ class Soak:
         )
         self.polls.append(PollRecord(at, main_slot.bedrock_calls, idle, settling))
 
+    def _invoke_together(
+        self, runs: list[tuple[str, dict[str, Any], SlotFaults, float]]
+    ) -> list[tuple[dict[str, Any], Slot]]:
+        """Invocations that start at the same simulated moment; the clock then moves to the last one's end."""
+        self.turnstile.begin([run[0] for run in runs])
+        with ThreadPoolExecutor(max_workers=len(runs)) as pool:
+            results = list(pool.map(lambda run: self._invoke(*run), runs))
+        self.clock.advance_to(max(slot.ended_at for _, slot in results))
+        return results
+
     def _invoke(
         self, slot_name: str, event: dict[str, Any], faults: SlotFaults, timeout: float
     ) -> tuple[dict[str, Any], Slot]:
@@ -977,7 +1103,15 @@ class Soak:
         slot.begin(faults)
         with self.lock:
             self.invocations[worker.function] += 1
-        result = worker.invoke(event, self.clock.timestamp(), timeout)
+        started = self.clock.timestamp()
+        try:
+            result = worker.invoke(event, started, timeout, f"{self.options.seed}:{slot_name}:{slot.invocation}")
+        finally:
+            self.turnstile.end(slot_name)
+        if "simEnd" in result:
+            slot.ended_at = float(result["simEnd"])
+        else:  # died: at its last call when killed there, else at its deadline
+            slot.ended_at = slot.now if slot.killed else started + timeout
         if result.get("killed"):
             self._note_death(slot)
         elif not result.get("ok"):
@@ -1012,8 +1146,10 @@ class Soak:
                 (slot, batch, *self.slack_faults(settling))
                 for slot, batch in zip(("slack-a", "slack-b"), batches, strict=False)
             ]
+            self.turnstile.begin([run[0] for run in runs])
             with ThreadPoolExecutor(max_workers=len(runs)) as pool:
                 redeliver = list(pool.map(lambda run: self._slack_batch(*run), runs))
+            self.clock.advance_to(max(self.slots[run[0]].ended_at for run in runs))
             for delivered in redeliver:
                 for message in delivered:
                     if not settling and self.rng.random() < 0.03:
@@ -1079,7 +1215,8 @@ class Soak:
             if published:
                 self.drain_email()
             if settling:
-                quiet = quiet + 1 if self.polls[-1].idle and not self.queue.messages and not self.events else 0
+                calm = not self.events and at - self.last_change_at >= SETTLE_AFTER_LAST_CHANGE
+                quiet = quiet + 1 if calm and self.polls[-1].idle and not self.queue.messages else 0
                 if quiet >= SETTLE_IDLE_POLLS or at - (settle_from or at) >= SETTLE_MAX:
                     break
             if index % 288 == 0:
@@ -1183,13 +1320,21 @@ class Soak:
             else:
                 replies[(arn, str(payload.get("status", "")))] += 1
         poison_arns = {plan.arn for plan in self.poison}
-        slack_missing, slack_extra = [], []
+        dead_bodies = [m.body for m in self.queue.dead] + [
+            m["Body"] for m in _drain(self.sqs, self.resources.slack_dlq_url)
+        ]
+        dead_ids = {json.loads(json.loads(body)["Message"])["transitionId"] for body in dead_bodies}
+        poison_ids = {d["transitionId"] for d in documents if d["jobArn"] in poison_arns}
+        refused_once = self.permanent_hits & dead_ids  # Slack refused them for good once: in the DLQ, not in Slack
+        slack_missing, slack_extra, slack_refused = [], [], []
         for arn, status in finals.items():
             if arn in poison_arns:
                 continue
             count = replies.get((arn, status), 0)
             allowance = owed((arn, status), self.allowed_slack_duplicates)
-            if count == 0:
+            if count == 0 and tid_of.get((arn, status), set()) & refused_once:
+                slack_refused.append(arn)
+            elif count == 0:
                 slack_missing.append(arn)
             elif count > 1 + allowance or parents.get(arn, 0) > 1 + allowance:
                 slack_extra.append(arn)
@@ -1198,16 +1343,12 @@ class Soak:
                 CHECK_SLACK,
                 not slack_missing and not slack_extra,
                 f"{len(finals) - len(poison_arns & set(finals))} final statuses, {len(slack_missing)} missing, "
-                f"{len(slack_extra)} duplicated (thread reply or parent)"
+                f"{len(slack_extra)} duplicated (thread reply or parent), "
+                f"{len(slack_refused)} refused once by Slack for good and in the DLQ"
                 + _examples([(a, finals[a]) for a in slack_missing + slack_extra], self.by_arn),
             )
         )
 
-        dead_bodies = [m.body for m in self.queue.dead] + [
-            m["Body"] for m in _drain(self.sqs, self.resources.slack_dlq_url)
-        ]
-        dead_ids = {json.loads(json.loads(body)["Message"])["transitionId"] for body in dead_bodies}
-        poison_ids = {d["transitionId"] for d in documents if d["jobArn"] in poison_arns}
         unexplained = dead_ids - poison_ids - self.permanent_hits
         poison_missing = poison_ids - dead_ids
         checks.append(
@@ -1253,7 +1394,7 @@ class Soak:
         day = timedelta(days=1)
         window = min(day, (self.polls[-1].at - first) / 3)  # the start and the end never overlap
         early = [p.bedrock_calls for p in self.polls if p.idle and first < p.at <= first + window]
-        late = [p.bedrock_calls for p in self.polls if p.idle and p.at > self.polls[-1].at - window]
+        late = [p.bedrock_calls for p in self.polls[-SETTLE_IDLE_POLLS:] if p.idle and p.settling]
         early_mean = statistics.fmean(early) if early else None
         late_mean = statistics.fmean(late) if late else None
         grew = early_mean is None or late_mean is None or late_mean > early_mean
@@ -1262,7 +1403,8 @@ class Soak:
                 CHECK_IDLE_COST,
                 not grew,
                 f"start {_mean(early_mean)} calls over {len(early)} idle polls (most {max(early, default=0)}), "
-                f"end {_mean(late_mean)} over {len(late)} (most {max(late, default=0)})",
+                f"end {_mean(late_mean)} over the last {len(late)}, every job over for "
+                f"{SETTLE_AFTER_LAST_CHANGE.total_seconds() / 3600:g} h (most {max(late, default=0)})",
             )
         )
 
