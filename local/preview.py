@@ -40,9 +40,9 @@ from notifier.core.timefmt import isoformat
 from notifier.poller.bedrock import CLIENT_CONFIG as BEDROCK_CONFIG
 from notifier.poller.bedrock import BedrockJobs
 from notifier.poller.job_store import CLIENT_CONFIG as DYNAMODB_CONFIG
-from notifier.poller.job_store import Cursor, PendingNotice, StateStore
+from notifier.poller.job_store import Claim, Cursor, PendingNotice, StateStore
 from notifier.poller.poll import Deadline, Poll
-from notifier.poller.publisher import PublishOutcome
+from notifier.poller.publisher import PublishOutcome, Settle
 from notifier.poller.rules import Change, StoredJob
 from notifier.poller.sns_message import sns_message
 from notifier.slack.blocks import transition_message
@@ -99,7 +99,9 @@ class ReadOnlyJobStore:
         self.cursor = cursor
         return True
 
-    def record(self, changes: list[Change], now: datetime, ttl: timedelta) -> tuple[list[Change], list[Change]]:
+    def record(
+        self, changes: list[Change], now: datetime, ttl: timedelta, claim: Claim | None = None
+    ) -> tuple[list[Change], list[Change]]:
         self.changes += changes
         self.skipped["job state"] += len(changes)
         return changes, []
@@ -111,6 +113,14 @@ class ReadOnlyJobStore:
     def note_missing(self, job: StoredJob, now: datetime) -> bool:
         self.skipped["missed job"] += 1
         return True
+
+    def claim(self, job_arns: list[str], claim: Claim, now: datetime) -> dict[str, dict[str, Notice]]:
+        self.skipped["publishing claim"] += len(job_arns)
+        pending: dict[str, dict[str, Notice]] = {}
+        for left in self.pending_notices():
+            if left.job_arn in job_arns:
+                pending.setdefault(left.job_arn, {})[left.transition_id] = left.notice
+        return pending
 
     def clear_published(self, job_arn: str, transition_ids: list[str], pending_count: int) -> None:
         self.skipped["published-notice clear"] += len(transition_ids)
@@ -134,9 +144,14 @@ class PrintingPublisher:
     def __init__(self) -> None:
         self.notices: list[Notice] = []
 
-    def publish(self, notices: list[tuple[str, Notice]], time_left: Callable[[], float]) -> PublishOutcome:
+    def publish(
+        self, notices: list[tuple[str, Notice]], time_left: Callable[[], float], settle: Settle | None = None
+    ) -> PublishOutcome:
         self.notices += [_with_account(notice) for _, notice in notices]
-        return PublishOutcome(published=[key for key, _ in notices])
+        published = [key for key, _ in notices]
+        if settle and published:
+            settle(published)
+        return PublishOutcome(published=published)
 
 
 def _with_account(notice: Notice) -> Notice:

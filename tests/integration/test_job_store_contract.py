@@ -13,8 +13,9 @@ import pytest
 from notifier.core.jobs import JobSnapshot
 from notifier.core.notice import Notice
 from notifier.core.table_layout import create_table_request
-from notifier.poller.job_store import Cursor, StateStore
+from notifier.poller.job_store import Claim, Cursor, StateStore
 from notifier.poller.ports import JobStore
+from notifier.poller.publisher import LocalSendWindow, SendWindow
 from notifier.poller.rules import Change, StoredJob
 from tests.fixtures.aws import ACCOUNT_ID, REGION
 from tests.unit.fakes import InMemoryJobStore
@@ -130,3 +131,85 @@ def test_the_cursor_only_moves_forward(store: JobStore) -> None:
     assert not store.save_cursor(Cursor(watermark=None, baseline_complete=True), NOW)
     assert store.save_cursor(Cursor(watermark=NOW + timedelta(minutes=5), baseline_complete=True), NOW)
     assert store.load_cursor() == Cursor(watermark=NOW + timedelta(minutes=5), baseline_complete=True)
+
+
+def claim_of(owner: str, minutes: int = 5) -> Claim:
+    return Claim(owner=owner, until=NOW + timedelta(minutes=minutes))
+
+
+def test_a_claim_is_held_by_one_run_until_it_lapses(store: JobStore) -> None:
+    record_one(store, lambda: change("Failed", None))
+    [left] = store.pending_notices()
+
+    first = store.claim([ARN], claim_of("run-a"), NOW)
+    assert first == {ARN: {left.transition_id: first[ARN][left.transition_id]}}
+    assert store.claim([ARN], claim_of("run-b"), NOW) == {}, "another run's live claim"
+    assert store.claim([ARN], claim_of("run-a"), NOW).keys() == {ARN}, "a run may renew its own claim"
+    later = NOW + timedelta(minutes=6)
+    assert store.claim([ARN], claim_of("run-b"), later).keys() == {ARN}, "a lapsed claim (its run died) is taken"
+
+
+def test_nothing_pending_is_nothing_to_claim(store: JobStore) -> None:
+    record_one(store, lambda: change("Completed", None, notify=False))
+    assert store.claim([ARN, ARN.replace("0001", "0009")], claim_of("run-a"), NOW) == {}
+
+
+def test_a_change_waits_while_another_run_publishes_the_jobs_notices(store: JobStore) -> None:
+    record_one(store, lambda: change("InProgress", None))
+    running = store.get_jobs([ARN])[ARN]
+    assert store.claim([ARN], claim_of("run-a"), NOW)
+
+    recorded, conflicts = store.record([change("Completed", running)], NOW, TTL, claim_of("run-b"))
+    assert recorded == [] and len(conflicts) == 1, "rewriting the item would drop run-a's claim"
+    recorded, _ = store.record([change("Completed", running)], NOW, TTL, claim_of("run-a"))
+    assert len(recorded) == 1, "the claim's own run may record"
+
+
+def test_a_notice_published_and_cleared_by_another_run_never_comes_back(store: JobStore) -> None:
+    """Run A read the job with a notice pending; run B published and cleared it; A's later write must not
+    carry the stale notice back into the outbox (it would be published twice)."""
+    record_one(store, lambda: change("InProgress", None))
+    read_by_a = store.get_jobs([ARN])[ARN]
+    [left] = store.pending_notices()
+    assert store.claim([ARN], claim_of("run-b"), NOW)
+    store.clear_published(ARN, [left.transition_id], pending_count=1)
+
+    recorded, conflicts = store.record([change("Completed", read_by_a)], NOW, TTL, claim_of("run-a"))
+    assert recorded == [] and len(conflicts) == 1
+    assert store.pending_notices() == []
+    # Read again, the next poll records it with only its own notice.
+    fresh = store.get_jobs([ARN])[ARN]
+    recorded, _ = store.record([change("Completed", fresh)], NOW, TTL, claim_of("run-a"))
+    assert [p.notice.status for p in store.pending_notices()] == ["Completed"]
+
+
+def test_clearing_everything_releases_the_claim(store: JobStore) -> None:
+    record_one(store, lambda: change("Failed", None))
+    [left] = store.pending_notices()
+    store.claim([ARN], claim_of("run-a"), NOW)
+    store.clear_published(ARN, [left.transition_id], pending_count=1)
+    failed = store.get_jobs([ARN])[ARN]
+    recorded, _ = store.record([change("Stopped", failed)], NOW, TTL, claim_of("run-b"))
+    assert len(recorded) == 1, "no claim is left behind once nothing is pending"
+
+
+@pytest.fixture(params=["in-process", "dynamodb"])
+def window(request: pytest.FixtureRequest) -> SendWindow:
+    if request.param == "in-process":
+        return LocalSendWindow()
+    return _dynamodb_store(request)
+
+
+def _dynamodb_store(request: pytest.FixtureRequest) -> StateStore:
+    request.getfixturevalue("aws")
+    table = f"window-{uuid.uuid4().hex[:8]}"
+    boto3.client("dynamodb", region_name=REGION).create_table(**create_table_request(table))
+    return StateStore(table, sleep=lambda _: None)
+
+
+def test_the_send_window_admits_up_to_the_limit_in_each_second(window: SendWindow) -> None:
+    assert window.reserve(100, 9, 9)
+    assert not window.reserve(100, 1, 9)
+    assert window.reserve(101, 5, 9)
+    assert window.reserve(101, 4, 9)
+    assert not window.reserve(101, 1, 9)

@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 from notifier.core.jobs import JobSnapshot, is_terminal
 from notifier.core.notice import Notice
-from notifier.poller.job_store import Cursor, PendingNotice, pending_after
-from notifier.poller.publisher import PublishOutcome
+from notifier.poller.job_store import Claim, Cursor, PendingNotice, pending_after
+from notifier.poller.publisher import PublishOutcome, Settle
 from notifier.poller.rules import Change, StoredJob
 
 
@@ -94,7 +94,9 @@ class CapturingPublisher:
     notices: list[Notice] = field(default_factory=list)
     fail: bool = False
 
-    def publish(self, notices: list[tuple[str, Notice]], time_left: Callable[[], float]) -> PublishOutcome:
+    def publish(
+        self, notices: list[tuple[str, Notice]], time_left: Callable[[], float], settle: Settle | None = None
+    ) -> PublishOutcome:
         outcome = PublishOutcome()
         for key, notice in notices:
             if self.fail:
@@ -102,12 +104,20 @@ class CapturingPublisher:
             else:
                 self.notices.append(notice)
                 outcome.published.append(key)
+        if settle and outcome.published:
+            settle(outcome.published)
         return outcome
 
 
 @dataclass
 class _Item:
     job: StoredJob
+    claim: Claim | None = None
+
+    def claimed_by_other(self, claim: Claim | None, now: datetime) -> bool:
+        if self.claim is None or self.claim.lapsed_at() < int(now.timestamp()):
+            return False
+        return claim is None or self.claim.owner != claim.owner
 
 
 class InMemoryJobStore:
@@ -143,7 +153,9 @@ class InMemoryJobStore:
     def get_jobs(self, job_arns: Iterable[str]) -> dict[str, StoredJob]:
         return {arn: self.items[arn].job for arn in job_arns if arn in self.items}
 
-    def record(self, changes: list[Change], now: datetime, ttl: timedelta) -> tuple[list[Change], list[Change]]:
+    def record(
+        self, changes: list[Change], now: datetime, ttl: timedelta, claim: Claim | None = None
+    ) -> tuple[list[Change], list[Change]]:
         recorded: list[Change] = []
         conflicts: list[Change] = []
         for change in changes:
@@ -151,7 +163,12 @@ class InMemoryJobStore:
             if change.previous is None:
                 written = stored is None
             else:
-                written = stored is not None and stored.job.status == change.previous.status
+                written = (
+                    stored is not None
+                    and stored.job.status == change.previous.status
+                    and not stored.claimed_by_other(claim, now)
+                    and set(change.previous.pending) <= set(stored.job.pending)
+                )
             if not written:
                 conflicts.append(change)
                 continue
@@ -168,7 +185,8 @@ class InMemoryJobStore:
                     if change.is_transition
                     else (previous.previous_status if previous else None),
                     statuses=(previous.statuses if previous else frozenset()) | {job.status},
-                )
+                ),
+                claim=claim if claim and pending_after(change) else None,
             )
             self.writes += 1
             recorded.append(change)
@@ -197,10 +215,23 @@ class InMemoryJobStore:
             for transition, notice in item.job.pending.items()
         ]
 
+    def claim(self, job_arns: list[str], claim: Claim, now: datetime) -> dict[str, dict[str, Notice]]:
+        claimed = {}
+        for arn in job_arns:
+            stored = self.items.get(arn)
+            if stored is None or not stored.job.pending or stored.claimed_by_other(claim, now):
+                continue
+            stored.claim = claim
+            self.writes += 1
+            claimed[arn] = dict(stored.job.pending)
+        return claimed
+
     def clear_published(self, job_arn: str, transition_ids: list[str], pending_count: int) -> None:
         stored = self.items.get(job_arn)
         if stored is None or not stored.job.pending:
             return  # an overlapping poll cleared it already
         left = {tid: notice for tid, notice in stored.job.pending.items() if tid not in transition_ids}
         stored.job = replace(stored.job, pending=left)
+        if not left:
+            stored.claim = None
         self.writes += 1

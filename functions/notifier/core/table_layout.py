@@ -3,6 +3,7 @@
 One table, two string keys. Item kinds (pk / sk):
   job state        JOB#<jobArn>    / STATE      status, last seen fields, and the job's unpublished notices
   poll cursor      CURSOR          / CURSOR     the submit-time watermark
+  send window      SENDWINDOW      / <second>   messages published in that wall-clock second, by every run
   Slack message    SLACK#<jobArn>  / <channel>  the ts of the job's Slack message (bot-token mode)
   idempotency      IDEMPOTENCY#... / ...        Powertools Idempotency records of the Slack function
 Two sparse indexes over job items: jobs that are not terminal carry the OPEN_INDEX keys, so one Query
@@ -28,6 +29,9 @@ PENDING_INDEX_PARTITION_KEY = "pendingPk"
 PENDING_INDEX_SORT_KEY = "pendingSk"
 PENDING_INDEX_PARTITION_VALUE = "PENDING"
 PENDING_ATTRIBUTE = "pending"  # map transitionId -> notice document (JSON)
+# A run that publishes a job's pending notices claims them first (owner, and epoch seconds until the claim lapses).
+CLAIM_OWNER_ATTRIBUTE = "claimedBy"
+CLAIM_UNTIL_ATTRIBUTE = "claimedUntil"
 
 # (index name, partition key, sort key); both project every attribute.
 INDEXES = (
@@ -39,6 +43,7 @@ JOB_PREFIX = "JOB#"
 JOB_SORT_VALUE = "STATE"
 CURSOR_PARTITION = "CURSOR"
 CURSOR_SORT_VALUE = "CURSOR"
+SEND_WINDOW_PARTITION = "SENDWINDOW"
 SLACK_PREFIX = "SLACK#"
 IDEMPOTENCY_PREFIX = "IDEMPOTENCY#"
 
@@ -49,6 +54,10 @@ def job_key(job_arn: str) -> dict[str, str]:
 
 def cursor_key() -> dict[str, str]:
     return {PARTITION_KEY: CURSOR_PARTITION, SORT_KEY: CURSOR_SORT_VALUE}
+
+
+def send_window_key(second: int) -> dict[str, str]:
+    return {PARTITION_KEY: SEND_WINDOW_PARTITION, SORT_KEY: str(second)}
 
 
 def create_table_request(table_name: str) -> dict[str, Any]:

@@ -55,10 +55,12 @@ class Dependencies:
 
 def build_dependencies(settings: PollerSettings) -> Dependencies:
     """The composition root: the real adapters, with boto3's default endpoint resolution (AWS_ENDPOINT_URL)."""
+    store = StateStore(settings.state_table_name)
     return Dependencies(
         bedrock=BedrockJobs(),
-        store=StateStore(settings.state_table_name),
-        publisher=NoticePublisher(settings.topic_arn, settings.publish_max_per_second),
+        store=store,
+        # The state table keeps the send window, so every running poller shares one pace.
+        publisher=NoticePublisher(settings.topic_arn, settings.publish_max_per_second, window=store),
     )
 
 

@@ -59,6 +59,24 @@ class PendingNotice:
     notice: Notice
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A run's hold on the pending notices of the jobs it publishes: while it lasts no other run publishes them
+    and no other run rewrites the job item. It lapses after the run's own deadline, so a run that crashed holds
+    nothing for long; another run then publishes what it left."""
+
+    owner: str
+    until: datetime
+
+    def lapsed_at(self) -> int:
+        return int(self.until.timestamp()) + 1
+
+
+# A job item can be rewritten only while no other run's live claim is on it.
+_CLAIM_FREE = f"(attribute_not_exists({schema.CLAIM_UNTIL_ATTRIBUTE}) OR {schema.CLAIM_UNTIL_ATTRIBUTE} < :now OR {schema.CLAIM_OWNER_ATTRIBUTE} = :owner)"
+SEND_WINDOW_TTL = timedelta(hours=1)
+
+
 def pending_after(change: Change) -> dict[str, Notice]:
     """The job's unpublished notices once this change is recorded: what was pending, plus its own."""
     pending = dict(change.previous.pending) if change.previous else {}
@@ -177,26 +195,46 @@ class StateStore:
                 raise StateStoreError("BatchGetItem kept returning unprocessed keys")
         return found
 
-    def record(self, changes: list[Change], now: datetime, ttl: timedelta) -> tuple[list[Change], list[Change]]:
+    def record(
+        self, changes: list[Change], now: datetime, ttl: timedelta, claim: Claim | None = None
+    ) -> tuple[list[Change], list[Change]]:
         """Writes each change, its notice included, with one conditional put; returns (recorded, lost to an
-        overlapping poll). Puts run in parallel: a first poll after an outage may record thousands."""
+        overlapping poll). With a claim, the job's pending notices are claimed by the same put, for the run
+        that is about to publish them. Puts run in parallel: a first poll after an outage may record thousands."""
         recorded: list[Change] = []
         conflicts: list[Change] = []
         with ThreadPoolExecutor(max_workers=WRITE_CONCURRENCY) as pool:
             for change, written in zip(
-                changes, pool.map(lambda c: self._put_change(c, now, ttl), changes), strict=True
+                changes, pool.map(lambda c: self._put_change(c, now, ttl, claim), changes), strict=True
             ):
                 (recorded if written else conflicts).append(change)
         return recorded, conflicts
 
-    def _put_change(self, change: Change, now: datetime, ttl: timedelta) -> bool:
-        request: dict[str, Any] = {"Item": _to_item(self._job_item(change, now, ttl))}
+    def _put_change(self, change: Change, now: datetime, ttl: timedelta, claim: Claim | None) -> bool:
+        item = self._job_item(change, now, ttl)
+        if claim and item.get(schema.PENDING_ATTRIBUTE):
+            item[schema.CLAIM_OWNER_ATTRIBUTE] = claim.owner
+            item[schema.CLAIM_UNTIL_ATTRIBUTE] = claim.lapsed_at()
+        request: dict[str, Any] = {"Item": _to_item(item)}
         if change.previous is None:
             request["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
-            request["ConditionExpression"] = "#s = :previous"
-            request["ExpressionAttributeNames"] = {"#s": "status"}
-            request["ExpressionAttributeValues"] = {":previous": {"S": change.previous.status}}
+            # The status it was diffed against, no other run's live claim, and every pending notice it carries
+            # still pending: a notice another run published and cleared meanwhile must not come back.
+            names = {"#s": "status", "#pending": schema.PENDING_ATTRIBUTE}
+            carried = []
+            for index, transition in enumerate(sorted(change.previous.pending)):
+                names[f"#t{index}"] = transition
+                carried.append(f"attribute_exists(#pending.#t{index})")
+            request["ConditionExpression"] = " AND ".join(["#s = :previous", _CLAIM_FREE, *carried])
+            request["ExpressionAttributeNames"] = names if carried else {"#s": "status"}
+            request["ExpressionAttributeValues"] = _to_item(
+                {
+                    ":previous": change.previous.status,
+                    ":now": int(now.timestamp()),
+                    ":owner": claim.owner if claim else "",
+                }
+            )
         try:
             self._call("PutItem", **request)
         except ClientError as error:
@@ -320,8 +358,59 @@ class StateStore:
                 found.append(PendingNotice(str(values["jobArn"]), transition, notice))
         return found
 
+    def claim(self, job_arns: list[str], claim: Claim, now: datetime) -> dict[str, dict[str, Notice]]:
+        """Claims the pending notices of these jobs for one run; returns what each claimed job has pending now.
+        A job whose notices another run holds, or that has nothing pending any more, is left out."""
+        with ThreadPoolExecutor(max_workers=WRITE_CONCURRENCY) as pool:
+            claimed = pool.map(lambda arn: self._claim_one(arn, claim, now), job_arns)
+            return {arn: pending for arn, pending in zip(job_arns, claimed, strict=True) if pending}
+
+    def _claim_one(self, job_arn: str, claim: Claim, now: datetime) -> dict[str, Notice] | None:
+        try:
+            response = self._call(
+                "UpdateItem",
+                Key=_to_item(schema.job_key(job_arn)),
+                UpdateExpression="SET #owner = :owner, #until = :until",
+                ConditionExpression=f"attribute_exists(#pending) AND {_CLAIM_FREE}",
+                ExpressionAttributeNames={
+                    "#pending": schema.PENDING_ATTRIBUTE,
+                    "#owner": schema.CLAIM_OWNER_ATTRIBUTE,
+                    "#until": schema.CLAIM_UNTIL_ATTRIBUTE,
+                },
+                ExpressionAttributeValues=_to_item(
+                    {":owner": claim.owner, ":until": claim.lapsed_at(), ":now": int(now.timestamp())}
+                ),
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return None
+            raise StateStoreError(f"could not claim {job_arn}: {error.response['Error']['Code']}") from error
+        self._wrote()
+        return _outbox_from_item(_from_item(response.get("Attributes", {}))) or None
+
+    def reserve(self, second: int, count: int, limit: int) -> bool:
+        """The send window shared by every run: adds `count` to that second's tally unless it would pass `limit`."""
+        try:
+            self._call(
+                "UpdateItem",
+                Key=_to_item(schema.send_window_key(second)),
+                UpdateExpression="ADD sent :count SET #ttl = :ttl",
+                ConditionExpression="attribute_not_exists(sent) OR sent <= :room",
+                ExpressionAttributeNames={"#ttl": schema.TTL_ATTRIBUTE},
+                ExpressionAttributeValues=_to_item(
+                    {":count": count, ":room": limit - count, ":ttl": second + int(SEND_WINDOW_TTL.total_seconds())}
+                ),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise StateStoreError(f"could not keep the send window: {error.response['Error']['Code']}") from error
+        return True
+
     def clear_published(self, job_arn: str, transition_ids: list[str], pending_count: int) -> None:
-        """Drops published notices from the job item; the index keys go too when nothing else is pending."""
+        """Drops published notices from the job item; the index keys and the run's claim go too when nothing
+        else is pending."""
         names = {f"#t{i}": tid for i, tid in enumerate(transition_ids)}
         names["#pending"] = schema.PENDING_ATTRIBUTE
         exists = " AND ".join(f"attribute_exists(#pending.{alias})" for alias in names if alias != "#pending")
@@ -331,12 +420,14 @@ class StateStore:
                 self._call(
                     "UpdateItem",
                     Key=key,
-                    UpdateExpression="REMOVE #pending, #pp, #ps",
+                    UpdateExpression="REMOVE #pending, #pp, #ps, #owner, #until",
                     ConditionExpression=f"attribute_exists(#pending) AND size(#pending) = :count AND {exists}",
                     ExpressionAttributeNames={
                         **names,
                         "#pp": schema.PENDING_INDEX_PARTITION_KEY,
                         "#ps": schema.PENDING_INDEX_SORT_KEY,
+                        "#owner": schema.CLAIM_OWNER_ATTRIBUTE,
+                        "#until": schema.CLAIM_UNTIL_ATTRIBUTE,
                     },
                     ExpressionAttributeValues={":count": {"N": str(pending_count)}},
                 )

@@ -13,11 +13,15 @@ How a poll stays cheap and still misses nothing:
 Every Bedrock call is bounded by the time left, and any Bedrock error ends the run the way throttling does:
 what was recorded is kept and published.
 A notice is written into its job's item with the status change and cleared once SNS accepted it, so
-publishing is at least once whatever fails in between.
+publishing is at least once whatever fails in between. A run claims the notices it is about to publish (in
+that same write, or before publishing what it did not record itself), so overlapping and concurrent runs do
+not publish one notice twice; it publishes in batches while there is time for one more, and clears each batch
+as soon as SNS accepted it.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -28,7 +32,7 @@ from notifier.core.jobs import KNOWN_STATUSES, NON_TERMINAL_STATUSES, JobSnapsho
 from notifier.core.notice import Notice
 from notifier.core.observability import logger
 from notifier.core.settings import PollerSettings
-from notifier.poller.job_store import Cursor, pending_after
+from notifier.poller.job_store import Claim, Cursor, pending_after
 from notifier.poller.ports import JobSource, JobStore, NoticeSink
 from notifier.poller.rules import (
     MISSING,
@@ -50,6 +54,8 @@ DEPARTED_GET_LIMIT = 25
 # Most common first, so that the listing of departed jobs usually stops early.
 TERMINAL_BY_LIKELIHOOD = ("Completed", "Failed", "PartiallyCompleted", "Stopped", "Expired")
 BOUNDARY = timedelta(seconds=1)  # listings overlap by this much so neither side's bound can drop a job
+# A run's claim on the notices it publishes lapses this long after the run's own timeout.
+CLAIM_MARGIN = timedelta(seconds=10)
 
 
 @dataclass
@@ -113,6 +119,11 @@ class Poll:
         self.looked_up: set[str] = set()
         self.seen: set[str] = set()
         self.silent = False
+        self.claim = Claim(
+            owner=uuid.uuid4().hex,
+            until=clock() + timedelta(milliseconds=deadline.remaining_ms()) + CLAIM_MARGIN,
+        )
+        self.claimed: set[str] = set()  # jobs whose pending notices this run holds
 
     # -- the scheduled poll ---------------------------------------------------------------------------------
 
@@ -290,12 +301,18 @@ class Poll:
                 changes.append(change)
         if not changes:
             return
-        recorded, conflicts = self.store.record(changes, now, self.settings.job_ttl)
+        recorded, conflicts = self.store.record(changes, now, self.settings.job_ttl, self.claim)
         for change in recorded:
             self._remember(change)
+            if self.known[change.job.job_arn].pending:
+                self.claimed.add(change.job.job_arn)
         for change in conflicts:
             self.report.conflicts += 1
-            logger.info("Transition already recorded by an overlapping poll", extra={"job_arn": change.job.job_arn})
+            logger.info(
+                "Not recorded: an overlapping poll recorded it or is publishing this job's notices; "
+                "the next poll reads it again",
+                extra={"job_arn": change.job.job_arn},
+            )
 
     def _remember(self, change: Change) -> None:
         job = change.job
@@ -334,31 +351,74 @@ class Poll:
         )
 
     def publish_outbox(self) -> None:
-        """Publishes every recorded, unpublished notice: this poll's and any that an earlier run left."""
-        pending: dict[str, tuple[str, Notice]] = {}  # transitionId -> (job ARN, notice)
-        for stored in self.known.values():
-            for transition, notice in stored.pending.items():
-                pending[transition] = (stored.job_arn, notice)
-        for left in self.store.pending_notices():
-            pending.setdefault(left.transition_id, (left.job_arn, left.notice))
-        if not pending:
+        """Publishes every recorded, unpublished notice: this poll's and any that an earlier run left.
+
+        What this run recorded it already holds; the rest it claims first, only as much as it has time to
+        publish, and publishes what the claims return (the table's current outbox, not this run's older read)."""
+        held = {arn: job.pending for arn, job in self.known.items() if arn in self.claimed and job.pending}
+        oldest: dict[str, datetime] = {}  # job ARN -> its oldest pending notice, to publish oldest first
+        transitions: dict[str, set[str]] = {}
+        found = [(job.job_arn, tid, notice) for job in self.known.values() for tid, notice in job.pending.items()]
+        found += [(left.job_arn, left.transition_id, left.notice) for left in self.store.pending_notices()]
+        for job_arn, transition, notice in found:
+            oldest[job_arn] = min(oldest.get(job_arn, notice.detected_at), notice.detected_at)
+            transitions.setdefault(job_arn, set()).add(transition)
+        if not oldest:
             return
-        ordered = sorted(pending.items(), key=lambda item: (item[1][1].detected_at, item[0]))
-        outcome = self.publisher.publish([(tid, notice) for tid, (_, notice) in ordered], self.deadline.publish_left)
-        pending_per_job = Counter(job_arn for job_arn, _ in pending.values())
-        published_by_job: dict[str, list[str]] = {}
-        for transition in outcome.published:
-            published_by_job.setdefault(pending[transition][0], []).append(transition)
-        for job_arn, transitions in published_by_job.items():
-            self.store.clear_published(job_arn, transitions, pending_per_job[job_arn])
+        to_claim: list[str] = []
+        budget = self._publish_budget()
+        for job_arn in sorted(oldest, key=lambda arn: (oldest[arn], arn)):
+            if budget <= 0:
+                break
+            budget -= len(transitions[job_arn])
+            if job_arn not in held:
+                to_claim.append(job_arn)
+        claimed = self.store.claim(to_claim, self.claim, self.clock()) if to_claim else {}
+        held.update(claimed)
+        self.claimed.update(claimed)
+        if len(claimed) < len(to_claim):
+            logger.info(
+                "Some pending notices are held by another run, which publishes them",
+                extra={"jobs": len(to_claim) - len(claimed)},
+            )
+        self._publish_held(held)
+
+    def _publish_budget(self) -> int:
+        """How many notices this run can still publish at the configured pace, with one batch to spare."""
+        per_second = max(1, int(self.settings.publish_max_per_second))
+        return int(max(0.0, self.deadline.publish_left()) * per_second) + per_second
+
+    def _publish_held(self, held: dict[str, dict[str, Notice]]) -> None:
+        job_of = {transition: arn for arn, pending in held.items() for transition in pending}
+        left = {arn: len(pending) for arn, pending in held.items()}
+        ordered = sorted(
+            ((transition, notice) for pending in held.values() for transition, notice in pending.items()),
+            key=lambda item: (item[1].detected_at, item[0]),
+        )
+
+        def settle(published: list[str]) -> None:
+            """Clears each batch as soon as SNS accepted it, so a run that stops anyway does not send it again."""
+            by_job: dict[str, list[str]] = {}
+            for transition in published:
+                by_job.setdefault(job_of[transition], []).append(transition)
+            for job_arn, transitions in by_job.items():
+                self.store.clear_published(job_arn, transitions, left[job_arn])
+                left[job_arn] -= len(transitions)
+
+        outcome = self.publisher.publish(ordered, self.deadline.publish_left, settle)
         self.report.published += len(outcome.published)
         self.report.publish_failures += len(outcome.failed)
+        if outcome.shortened:
+            logger.warning(
+                "Failure messages too long for SNS were shortened; the full text is in Bedrock",
+                extra={"shortened": outcome.shortened},
+            )
         if outcome.failed:
             logger.error(
                 "SNS did not accept some notices; they stay pending for the next poll",
                 extra={"failed": len(outcome.failed), "errors": sorted(set(outcome.errors))},
             )
-        unsent = len(pending) - len(outcome.published) - len(outcome.failed)
+        unsent = len(ordered) - len(outcome.published) - len(outcome.failed)
         if unsent:
             logger.warning("Out of time to publish; the next poll publishes the rest", extra={"unsent": unsent})
 

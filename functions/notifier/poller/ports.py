@@ -13,8 +13,8 @@ from typing import Protocol
 
 from notifier.core.jobs import JobSnapshot
 from notifier.core.notice import Notice
-from notifier.poller.job_store import Cursor, PendingNotice
-from notifier.poller.publisher import PublishOutcome
+from notifier.poller.job_store import Claim, Cursor, PendingNotice
+from notifier.poller.publisher import PublishOutcome, Settle
 from notifier.poller.rules import Change, StoredJob
 
 
@@ -47,7 +47,9 @@ class JobStore(Protocol):
 
     def get_jobs(self, job_arns: Iterable[str]) -> dict[str, StoredJob]: ...
 
-    def record(self, changes: list[Change], now: datetime, ttl: timedelta) -> tuple[list[Change], list[Change]]: ...
+    def record(
+        self, changes: list[Change], now: datetime, ttl: timedelta, claim: Claim | None = None
+    ) -> tuple[list[Change], list[Change]]: ...
 
     def retire(self, job: StoredJob, now: datetime, ttl: timedelta, reason: str) -> bool: ...
 
@@ -55,10 +57,15 @@ class JobStore(Protocol):
 
     def pending_notices(self) -> list[PendingNotice]: ...
 
+    def claim(self, job_arns: list[str], claim: Claim, now: datetime) -> dict[str, dict[str, Notice]]: ...
+
     def clear_published(self, job_arn: str, transition_ids: list[str], pending_count: int) -> None: ...
 
 
 class NoticeSink(Protocol):
-    """SNS: publishes (key, notice) pairs in order while time_left() stays positive."""
+    """SNS: publishes (key, notice) pairs in order while there is time for another batch, telling `settle` the
+    keys of each batch as soon as SNS accepted them."""
 
-    def publish(self, notices: list[tuple[str, Notice]], time_left: Callable[[], float]) -> PublishOutcome: ...
+    def publish(
+        self, notices: list[tuple[str, Notice]], time_left: Callable[[], float], settle: Settle | None = None
+    ) -> PublishOutcome: ...

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from dataclasses import replace
 from typing import Any
 
 from notifier.core.jobs import TERMINAL_STATUSES
@@ -12,6 +13,9 @@ from notifier.core.timefmt import describe_duration, isoformat
 
 SUBJECT_LIMIT = 99  # SNS rejects a Subject of 100 characters or more
 ATTRIBUTE_LIMIT = 256  # enough for filtering; long job names are cut for the attribute only
+# SNS refuses a message, and a PublishBatch request in aggregate, above 256 KiB; a little is kept spare.
+MESSAGE_SIZE_LIMIT = 256 * 1024 - 1024
+TRUNCATION_MARK = " [... shortened to fit SNS's message size limit; the full message is in the Bedrock console]"
 
 
 def _ascii(text: str) -> str:
@@ -87,12 +91,49 @@ def message_attributes(notice: Notice) -> dict[str, dict[str, str]]:
 
 
 def sns_message(notice: Notice) -> str:
-    """The Message of a MessageStructure=json publish: the document for machines, text for email."""
-    document = json.dumps(notice.to_document(), separators=(",", ":"), sort_keys=True)
-    return json.dumps({"default": document, "email": email_text(notice)})
+    """The Message of a MessageStructure=json publish: the document for machines, text for email.
+
+    Both levels keep non-ASCII text as UTF-8: escaping it to ASCII twice would grow each such character to
+    twelve or more bytes of SNS's 256 KiB."""
+    document = json.dumps(notice.to_document(), separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    return json.dumps({"default": document, "email": email_text(notice)}, ensure_ascii=False)
+
+
+def entry_size(entry: dict[str, Any]) -> int:
+    """Bytes SNS counts against its limits: the message, the subject and every attribute's name, type and value."""
+    size = len(entry["Message"].encode()) + len(entry.get("Subject", "").encode())
+    for name, attribute in entry.get("MessageAttributes", {}).items():
+        size += len(name.encode()) + len(attribute["DataType"].encode()) + len(attribute["StringValue"].encode())
+    return size
+
+
+def _shortened(notice: Notice, keep: int) -> Notice:
+    text = notice.message or ""
+    return replace(notice, message=text[:keep].rstrip() + TRUNCATION_MARK)
+
+
+def fitted_entry(notice: Notice) -> tuple[dict[str, Any], bool]:
+    """A PublishBatch entry (its Id unset) and whether it was shortened. A failure message so long that the entry
+    would pass SNS's size limit (a request SNS would refuse on every poll) is cut until it fits; the full text
+    stays in Bedrock."""
+    entry = _entry("0", notice)
+    if entry_size(entry) <= MESSAGE_SIZE_LIMIT or not notice.message:
+        return entry, False
+    fits, too_long = 0, len(notice.message)  # the longest prefix of the message that fits, by bisection
+    while too_long - fits > 1:
+        keep = (fits + too_long) // 2
+        if entry_size(_entry("0", _shortened(notice, keep))) <= MESSAGE_SIZE_LIMIT:
+            fits = keep
+        else:
+            too_long = keep
+    return _entry("0", _shortened(notice, fits)), True
 
 
 def publish_entry(entry_id: str, notice: Notice) -> dict[str, Any]:
+    return {**fitted_entry(notice)[0], "Id": entry_id}
+
+
+def _entry(entry_id: str, notice: Notice) -> dict[str, Any]:
     return {
         "Id": entry_id,
         "Message": sns_message(notice),
