@@ -122,6 +122,9 @@ class ReadOnlyJobStore:
                 pending.setdefault(left.job_arn, {})[left.transition_id] = left.notice
         return pending
 
+    def release(self, job_arns: list[str], claim: Claim) -> None:
+        self.skipped["publishing claim release"] += len(job_arns)
+
     def clear_published(self, job_arn: str, transition_ids: list[str], pending_count: int) -> None:
         self.skipped["published-notice clear"] += len(transition_ids)
 

@@ -35,6 +35,21 @@ SCHEDULED_EVENT: dict[str, Any] = {
 }
 
 
+class PaceClock:
+    """The publisher's wall clock in tests: it moves only when the publisher waits for the next second."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+        self.waited = 0.0
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+        self.waited += seconds
+
+    def time(self) -> float:
+        return self.now
+
+
 @dataclass
 class Harness:
     bedrock: BedrockEmulator
@@ -44,12 +59,23 @@ class Harness:
     received: list[dict[str, Any]] = field(default_factory=list)
     last_dependencies: poller.Dependencies | None = None
 
-    def dependencies(self, sleep: Any = lambda _: None) -> poller.Dependencies:
-        """Fresh adapters (a cold start), with publishing pace not slowed by real sleeps unless asked."""
+    pace: PaceClock = field(default_factory=PaceClock)
+
+    def dependencies(self, sleep: Any = None) -> poller.Dependencies:
+        """Fresh adapters (a cold start) as the stack wires them, the send window in the state table; the pace's
+        clock moves only when the publisher waits, unless a test passes its own sleep."""
+        store = StateStore(self.table)
         return poller.Dependencies(
             bedrock=BedrockJobs(),
-            store=StateStore(self.table),
-            publisher=NoticePublisher(self.topic_arn, 9, sleep=sleep),
+            store=store,
+            publisher=NoticePublisher(
+                self.topic_arn,
+                9,
+                window=store,
+                sleep=sleep or self.pace.sleep,
+                wall_clock=self.pace.time,
+                monotonic=self.pace.time,
+            ),
             clock=self.bedrock.now,  # the Lambda's clock is Bedrock's, so tests move both by moving the emulator's
         )
 

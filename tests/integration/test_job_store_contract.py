@@ -160,7 +160,8 @@ def test_a_change_waits_while_another_run_publishes_the_jobs_notices(store: JobS
     assert store.claim([ARN], claim_of("run-a"), NOW)
 
     recorded, conflicts = store.record([change("Completed", running)], NOW, TTL, claim_of("run-b"))
-    assert recorded == [] and len(conflicts) == 1, "rewriting the item would drop run-a's claim"
+    assert recorded == [], "rewriting the item would drop run-a's claim"
+    assert len(conflicts) == 1
     recorded, _ = store.record([change("Completed", running)], NOW, TTL, claim_of("run-a"))
     assert len(recorded) == 1, "the claim's own run may record"
 
@@ -175,7 +176,8 @@ def test_a_notice_published_and_cleared_by_another_run_never_comes_back(store: J
     store.clear_published(ARN, [left.transition_id], pending_count=1)
 
     recorded, conflicts = store.record([change("Completed", read_by_a)], NOW, TTL, claim_of("run-a"))
-    assert recorded == [] and len(conflicts) == 1
+    assert recorded == []
+    assert len(conflicts) == 1
     assert store.pending_notices() == []
     # Read again, the next poll records it with only its own notice.
     fresh = store.get_jobs([ARN])[ARN]
@@ -213,3 +215,12 @@ def test_the_send_window_admits_up_to_the_limit_in_each_second(window: SendWindo
     assert window.reserve(101, 5, 9)
     assert window.reserve(101, 4, 9)
     assert not window.reserve(101, 1, 9)
+
+
+def test_a_released_claim_frees_the_job_for_the_next_run_at_once(store: JobStore) -> None:
+    record_one(store, lambda: change("Failed", None))
+    assert store.claim([ARN], claim_of("run-a"), NOW)
+    store.release([ARN], claim_of("run-b"))  # not its claim: nothing changes
+    assert store.claim([ARN], claim_of("run-c"), NOW) == {}
+    store.release([ARN], claim_of("run-a"))
+    assert store.claim([ARN], claim_of("run-c"), NOW).keys() == {ARN}

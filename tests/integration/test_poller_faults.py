@@ -17,6 +17,8 @@ from tests.conftest import FakeLambdaContext
 from tests.fixtures.aws import REGION
 from tests.integration.poller_harness import Harness, subscribe_queue
 
+SCHEDULE = timedelta(minutes=5)
+
 
 class SimulatedCrash(Exception):
     """The Lambda process dying at a chosen point."""
@@ -27,11 +29,11 @@ class CrashingStore(StateStore):
         super().__init__(table)
         self.crash_after = crash_after
 
-    def record(self, changes, now, ttl):  # type: ignore[no-untyped-def]
+    def record(self, changes, now, ttl, claim=None):  # type: ignore[no-untyped-def]
         if self.crash_after == "half-recorded":
-            super().record(changes[: len(changes) // 2], now, ttl)
+            super().record(changes[: len(changes) // 2], now, ttl, claim)
             raise SimulatedCrash
-        result = super().record(changes, now, ttl)
+        result = super().record(changes, now, ttl, claim)
         if self.crash_after == "record":
             raise SimulatedCrash
         return result
@@ -49,7 +51,7 @@ class CrashingStore(StateStore):
 
 
 class CrashingPublisher(NoticePublisher):
-    def publish(self, notices, time_left) -> PublishOutcome:  # type: ignore[no-untyped-def]
+    def publish(self, notices, time_left, settle=None) -> PublishOutcome:  # type: ignore[no-untyped-def]
         super().publish(notices, time_left)
         raise SimulatedCrash  # after SNS accepted them, before the table heard of it
 
@@ -71,13 +73,18 @@ def start_jobs(harness: Harness) -> set[tuple[str, str]]:
 def test_a_crash_between_any_two_steps_loses_no_transition(harness, crash_after):
     expected = start_jobs(harness)
     store = CrashingStore(harness.table, crash_after)
-    publisher: NoticePublisher = NoticePublisher(harness.topic_arn, 9, sleep=lambda _: None)
+    publisher: NoticePublisher = NoticePublisher(harness.topic_arn, 9, sleep=harness.pace.sleep)
     if crash_after == "publish":
-        publisher = CrashingPublisher(harness.topic_arn, 9, sleep=lambda _: None)
-    deps = Dependencies(bedrock=harness.dependencies().bedrock, store=store, publisher=publisher)
+        publisher = CrashingPublisher(harness.topic_arn, 9, sleep=harness.pace.sleep)
+    deps = Dependencies(
+        bedrock=harness.dependencies().bedrock, store=store, publisher=publisher, clock=harness.bedrock.now
+    )
     with pytest.raises(SimulatedCrash):
         harness.poll(dependencies=deps)
-    harness.poll()  # the next scheduled run
+    # The dead run's claims hold until its own timeout has passed; the next scheduled run comes later than that.
+    harness.bedrock.advance(SCHEDULE)
+    harness.poll()
+    harness.bedrock.advance(SCHEDULE)
     harness.poll()
     delivered = Counter((d["jobArn"], d["status"]) for d in harness.notices())
     assert set(delivered) == expected
@@ -161,7 +168,7 @@ def test_timeout_guard_stops_saves_and_the_next_run_goes_on(harness):
     arns = bedrock.create_jobs(2100, step=timedelta(milliseconds=50))
     running = bedrock.create_job("running", status="InProgress")
     # 30 s reserve: the first page leaves too little time for a second
-    summary = harness.poll(context=ShrinkingContext(start_ms=75_000, step_ms=20_000))
+    summary = harness.poll(context=ShrinkingContext(start_ms=95_000, step_ms=20_000))
     assert summary["complete"] is False
     items = {i["jobArn"]["S"] for i in harness.table_items() if i["pk"]["S"].startswith("JOB#")}
     assert 0 < len(items) < len(arns)

@@ -226,6 +226,13 @@ class InMemoryJobStore:
             claimed[arn] = dict(stored.job.pending)
         return claimed
 
+    def release(self, job_arns: list[str], claim: Claim) -> None:
+        for arn in job_arns:
+            stored = self.items.get(arn)
+            if stored is not None and stored.claim is not None and stored.claim.owner == claim.owner:
+                stored.claim = None
+                self.writes += 1
+
     def clear_published(self, job_arn: str, transition_ids: list[str], pending_count: int) -> None:
         stored = self.items.get(job_arn)
         if stored is None or not stored.job.pending:

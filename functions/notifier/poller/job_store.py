@@ -389,6 +389,32 @@ class StateStore:
         self._wrote()
         return _outbox_from_item(_from_item(response.get("Attributes", {}))) or None
 
+    def release(self, job_arns: list[str], claim: Claim) -> None:
+        """Gives up this run's claim on jobs it leaves notices pending on, so the next run need not wait for it
+        to lapse."""
+
+        def release_one(job_arn: str) -> None:
+            try:
+                self._call(
+                    "UpdateItem",
+                    Key=_to_item(schema.job_key(job_arn)),
+                    UpdateExpression="REMOVE #owner, #until",
+                    ConditionExpression="#owner = :owner",
+                    ExpressionAttributeNames={
+                        "#owner": schema.CLAIM_OWNER_ATTRIBUTE,
+                        "#until": schema.CLAIM_UNTIL_ATTRIBUTE,
+                    },
+                    ExpressionAttributeValues=_to_item({":owner": claim.owner}),
+                )
+            except ClientError as error:
+                if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                    return  # cleared meanwhile, or it had lapsed and another run holds it now
+                raise StateStoreError(f"could not release {job_arn}: {error.response['Error']['Code']}") from error
+            self._wrote()
+
+        with ThreadPoolExecutor(max_workers=WRITE_CONCURRENCY) as pool:
+            list(pool.map(release_one, job_arns))
+
     def reserve(self, second: int, count: int, limit: int) -> bool:
         """The send window shared by every run: adds `count` to that second's tally unless it would pass `limit`."""
         try:

@@ -406,6 +406,10 @@ class Poll:
                 left[job_arn] -= len(transitions)
 
         outcome = self.publisher.publish(ordered, self.deadline.publish_left, settle)
+        unfinished = [arn for arn, count in left.items() if count > 0]
+        if unfinished:
+            self.store.release(unfinished, self.claim)
+            self.claimed.difference_update(unfinished)
         self.report.published += len(outcome.published)
         self.report.publish_failures += len(outcome.failed)
         if outcome.shortened:
