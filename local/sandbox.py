@@ -280,11 +280,12 @@ class Demo:
         self.summary.notices_published += len(parsed.get("Successful", []))
 
     def _poll(self, moment: datetime) -> None:
+        store = state_store.StateStore(self.resources.table, client=self.dynamodb)
         dependencies = poller.Dependencies(
             bedrock=bedrock_jobs.BedrockJobs(self.bedrock_client),
-            store=state_store.StateStore(self.resources.table, client=self.dynamodb),
+            store=store,
             publisher=publisher.NoticePublisher(
-                self.resources.topic_arn, self.poller_settings.publish_max_per_second, client=self.sns
+                self.resources.topic_arn, self.poller_settings.publish_max_per_second, client=self.sns, window=store
             ),
         )
         context = SandboxContext("bedrock-batch-notifier-poller", POLLER_TIMEOUT_SECONDS)

@@ -87,11 +87,11 @@ def message_attributes(document: dict[str, Any]) -> dict[str, dict[str, str]]:
 
 def publish_request(topic_arn: str, document: dict[str, Any]) -> dict[str, Any]:
     """The arguments of sns.publish, structured as the poller's (JSON document by default, text for email)."""
-    body = json.dumps(document, separators=(",", ":"), sort_keys=True)
+    body = json.dumps(document, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
     return {
         "TopicArn": topic_arn,
         "Subject": SUBJECT,
         "MessageStructure": "json",
-        "Message": json.dumps({"default": body, "email": email_text(document, topic_arn)}),
+        "Message": json.dumps({"default": body, "email": email_text(document, topic_arn)}, ensure_ascii=False),
         "MessageAttributes": message_attributes(document),
     }
