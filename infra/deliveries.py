@@ -3,8 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from infra.config import NotifierConfig
+from infra.constants import ATTRIBUTE_KIND, ATTRIBUTE_STATUS
+from notifier.core.notice import KIND_TEST
+
+
+def status_filter(statuses: Iterable[str] | None) -> dict[str, Any] | None:
+    """The FilterPolicy (MessageAttributes scope) of one of the stack's own subscriptions; None: no filter.
+
+    A status filter on the String attribute "status" the poller sets, or the attribute "kind" being "test": a
+    test notice (python -m tools.test_notification) reaches every email and Slack subscription of the stack,
+    whatever statuses it is limited to, and no subscriber of someone else's that filters on status.
+    """
+    if statuses is None:
+        return None
+    return {"$or": [{ATTRIBUTE_STATUS: sorted(statuses)}, {ATTRIBUTE_KIND: [KIND_TEST]}]}
 
 
 def _statuses(statuses: Iterable[str] | None) -> str:

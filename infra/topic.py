@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from aws_cdk import Stack
 from aws_cdk import aws_kms as kms
@@ -11,20 +10,9 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from infra.constants import ATTRIBUTE_KIND, ATTRIBUTE_STATUS
-from notifier.core.notice import KIND_TEST
+from infra.deliveries import status_filter
 
-
-def status_filter(statuses: Iterable[str] | None) -> dict[str, Any] | None:
-    """The FilterPolicy (MessageAttributes scope) of one of the stack's own subscriptions; None: no filter.
-
-    A status filter on the String attribute "status" the poller sets, or the attribute "kind" being "test": a
-    test notice (python -m tools.test_notification) reaches every email and Slack subscription of the stack,
-    whatever statuses it is limited to, and no subscriber of someone else's that filters on status.
-    """
-    if statuses is None:
-        return None
-    return {"$or": [{ATTRIBUTE_STATUS: sorted(statuses)}, {ATTRIBUTE_KIND: [KIND_TEST]}]}
+__all__ = ["NotificationTopic", "apply_filter", "status_filter"]
 
 
 def apply_filter(subscription: sns.Subscription, statuses: Iterable[str] | None) -> None:

@@ -5,9 +5,10 @@ the Bedrock emulator and the Slack stand-in, all on loopback. A few hours of Bed
 emulator's clock: one completes, one partially completes, one fails validation, one is stopped, one expires,
 one runs for hours, one was submitted days before the deploy; Bedrock throttles once and Slack rate-limits
 once. Each round is one scheduled poll: poller.handler -> SNS -> (email, the Slack queue) -> slack.handler.
-What people would see is printed as it happens, then a summary that checks nothing was lost.
+What people would see is printed as it happens: the first email and the first Slack message in full, then a
+line for each further one (--verbose: every one in full); then a summary that checks nothing was lost.
 
-    python -m local.sandbox [--fast | --rounds N] [--json] [--html demo-preview.html]
+    python -m local.sandbox [--fast | --rounds N] [--slack-mode bot|webhook] [--verbose] [--json] [--html PAGE]
 """
 
 from __future__ import annotations
@@ -41,11 +42,21 @@ from local.sandbox_cloud import (
     function_environments,
     messages_left,
     scoped_environ,
+    slack_secret,
     start_servers,
 )
-from local.sandbox_html import write_html
+from local.sandbox_html import Page, write_html
 from local.sandbox_logs import FunctionLogs, metrics_discarded, quiet_logs
-from local.sandbox_render import Style, channel_message_lines, email_lines, indent, table
+from local.sandbox_render import (
+    Style,
+    channel_message_line,
+    channel_message_lines,
+    email_line,
+    email_lines,
+    indent,
+    plural,
+    table,
+)
 from local.sandbox_scenario import (
     DEFAULT_ROUNDS,
     EVENTS,
@@ -69,11 +80,17 @@ from notifier.poller import entry as poller
 from notifier.poller import job_store as state_store
 from notifier.poller import publisher
 from notifier.slack import entry as slack
+from notifier.slack.blocks import transition_message
 
 SETTLE_ROUNDS = 4  # polls after the scenario's last event, until nothing is moving
 SETTLE_STEP_MINUTES = 20
 REDELIVERY_SLACK = 2.0  # seconds the pump waits past Retry-After for a message handed back to SQS
 THROTTLE_CODES = frozenset({"ThrottlingException", "TooManyRequestsException"})
+SLACK_MODES = ("bot", "webhook")
+MODE_WORDS = {
+    "bot": "bot token: one message per job, updated in place, its history in the thread",
+    "webhook": "incoming webhook: one message per status change",
+}
 
 
 def scheduled_event(moment: datetime) -> dict[str, Any]:
@@ -115,21 +132,25 @@ class JobOutcome:
     expected: str | None  # the terminal status that must reach SNS and Slack; None for a baseline job
     sns: list[str] = field(default_factory=list)
     slack: list[str] = field(default_factory=list)
+    email: list[str] = field(default_factory=list)
 
     @property
     def delivered(self) -> bool:
         if self.expected is None:
             return not self.sns  # a job finished before the deploy is never announced
-        return self.expected in self.sns and self.expected in self.slack and set(self.sns) <= set(self.slack)
+        reached = self.expected in self.sns and self.expected in self.slack and self.expected in self.email
+        return reached and set(self.sns) <= set(self.slack)
 
 
 @dataclass
 class DemoSummary:
     jobs: list[JobOutcome]
+    slack_mode: str = "bot"
     polls: int = 0
     transitions_recorded: int = 0
     notices_published: int = 0
     emails: int = 0
+    slack_messages: int = 0  # what the channel shows at the top level: job messages (bot) or every post (webhook)
     slack_parents: int = 0
     slack_updates: int = 0
     slack_replies: int = 0
@@ -152,6 +173,8 @@ class Options:
     rounds: int = DEFAULT_ROUNDS
     json: bool = False
     html: Path | None = None
+    verbose: bool = False  # every email and Slack message in full, not only the first of each
+    slack_mode: str = "bot"
 
 
 class Demo:
@@ -168,9 +191,11 @@ class Demo:
         self.world = World(servers.bedrock, boto3.client("bedrock"), servers.slack, self.start)
         self.pending_events: list[Event] = sorted(EVENTS, key=lambda event: event.minute)
         self.sqs = boto3.client("sqs")
-        self.summary = DemoSummary(jobs=[])
+        self.summary = DemoSummary(jobs=[], slack_mode=options.slack_mode)
         self.sns_statuses: dict[str, list[str]] = {}
+        self.published: list[Notice] = []
         self.emails: list[Notice] = []
+        self.shown_in_full = {"email": False, "slack": False}
         self.deferred = 0  # Slack messages handed back to SQS, expected again after Retry-After
         self.redelivery_due: float | None = None  # when they should be visible again, with some slack
         self.throttled: list[str] = []
@@ -226,7 +251,13 @@ class Demo:
             s.dim(
                 f"  as the stack declares them: table {self.resources.table}; topic "
                 f"{self.resources.topic_arn.rsplit(':', 1)[-1]} -> email {EMAIL_ADDRESS} and the Slack queue "
-                f"(DLQ, raw delivery off); Slack secret in bot-token mode, #{DEFAULT_CHANNEL}"
+                f"(DLQ, raw delivery off); Slack secret in {self.options.slack_mode} mode "
+                f"({MODE_WORDS[self.options.slack_mode]}), #{DEFAULT_CHANNEL}"
+            ),
+            s.dim(f"  email filter as a default deploy sets it: {EMAIL_ADDRESS} receives the terminal statuses only"),
+            s.dim(
+                "  the first email and the first Slack message are shown in full, then a line for each"
+                + (" (--verbose: all in full)" if not self.options.verbose else "")
             ),
             s.dim(
                 f"  Bedrock's clock runs fast: a poll every {every:g} min of Bedrock time. The functions keep real "
@@ -327,36 +358,52 @@ class Demo:
     # -- SNS: what every subscriber got ---------------------------------------------------------------------
 
     def _show_published(self) -> None:
-        for document in self._drain_observer():
+        for document in self._drain(self.resources.observer_queue_url):
             notice = Notice.from_document(document)
             self.sns_statuses.setdefault(notice.job_arn, []).append(notice.status)
-            self.emails.append(notice)
-            first, *body = email_lines(notice, EMAIL_ADDRESS, self.style)
-            self.say("")
-            self.step("email", first)
-            self.say(*indent(body, "    "))
+            self.published.append(notice)
             if self.options.json:
-                self.step("sns json", "")
+                self.step(
+                    "sns json",
+                    self.style.dim(f"{notice.job_name}: {notice.previous_status or 'new'} → {notice.status}"),
+                )
                 self.say(*indent(json.dumps(document, indent=2).splitlines(), "    "))
+        for document in self._drain(self.resources.email_observer_queue_url):
+            notice = Notice.from_document(document)
+            self.emails.append(notice)
+            if self._in_full("email"):
+                first, *body = email_lines(notice, EMAIL_ADDRESS, self.style)
+                self.say("")
+                self.step("email", first)
+                self.say(*indent(body, "    "), "")
+            else:
+                self.step("email", email_line(notice, EMAIL_ADDRESS, self.style))
 
-    def _drain_observer(self) -> list[dict[str, Any]]:
-        """Every document SNS delivered to our own subscriber since the last call (moto: drain as you go)."""
+    def _in_full(self, what: str) -> bool:
+        """The first email and the first Slack message in full, the rest as one line (all in full with --verbose)."""
+        first = not self.shown_in_full[what]
+        self.shown_in_full[what] = True
+        return first or self.options.verbose
+
+    def _drain(self, queue_url: str) -> list[dict[str, Any]]:
+        """Every document SNS delivered to one of our own subscribers since the last call (moto: drain as you go)."""
         documents: list[dict[str, Any]] = []
         while True:
-            messages = self.sqs.receive_message(
-                QueueUrl=self.resources.observer_queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
-            ).get("Messages", [])
+            messages = self.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+                "Messages", []
+            )
             if not messages:
                 return documents
             documents += [json.loads(json.loads(message["Body"])["Message"]) for message in messages]
-            self._delete(self.resources.observer_queue_url, messages)
+            self._delete(queue_url, messages)
 
     # -- the Slack function, driven as Lambda's SQS event source would ------------------------------------
 
     def _pump_slack(self) -> None:
         before = {message.ts: _shape(message) for message in self._channel()}
         if self.deferred:
-            self.step("sqs", f"{self.deferred} message(s) handed back after Slack's 429 come back after Retry-After")
+            handed_back = plural(self.deferred, "message")
+            self.step("sqs", f"{handed_back} handed back after Slack's 429 come back after Retry-After")
         while True:
             waiting = self.deferred > 0 and self.redelivery_due is not None and time.monotonic() < self.redelivery_due
             messages = self.sqs.receive_message(
@@ -379,7 +426,7 @@ class Demo:
         if redelivered:
             self.summary.slack_redelivered += len(redelivered)
             self.deferred = max(0, self.deferred - len(redelivered))
-            self.step("sqs", self.style.yellow(f"redelivered {len(redelivered)} message(s) after Slack's 429"))
+            self.step("sqs", self.style.yellow(f"redelivered {plural(len(redelivered), 'message')} after Slack's 429"))
         event = {"Records": [sqs_event_record(message, self.resources.slack_queue_arn) for message in messages]}
         context = SandboxContext("bedrock-batch-notifier-slack", SLACK_TIMEOUT_SECONDS)
         with metrics_discarded(), self._as_function(runtime.SLACK):
@@ -422,9 +469,12 @@ class Demo:
             if before.get(message.ts) == _shape(message):
                 continue
             change = "new message" if message.ts not in before else "message updated in place, reply in thread"
-            self.say("")
-            self.step("slack", self.style.dim(change))
-            self.say(*indent(channel_message_lines(message, DEFAULT_CHANNEL, self.style), "    "))
+            if self._in_full("slack"):
+                self.say("")
+                self.step("slack", self.style.dim(change))
+                self.say(*indent(channel_message_lines(message, DEFAULT_CHANNEL, self.style), "    "), "")
+            else:
+                self.step("slack", f"{self.style.dim(change + ':')} {channel_message_line(message, self.style)}")
 
     def _delete(self, queue_url: str, messages: list[dict[str, Any]]) -> None:
         if messages:
@@ -466,8 +516,14 @@ class Demo:
                 )
             )
         channel = self._channel()
+        email_statuses: dict[str, list[str]] = {}
+        for notice in self.emails:
+            email_statuses.setdefault(notice.job_arn, []).append(notice.status)
+        for outcome, job in zip(summary.jobs, JOBS, strict=True):
+            outcome.email = email_statuses.get(self.world.arns[job.key], [])
         summary.emails = len(self.emails)
-        summary.slack_parents = len(channel)
+        summary.slack_messages = len(channel)
+        summary.slack_parents = len(channel) if self.options.slack_mode == "bot" else 0
         summary.slack_updates = sum(message.edits for message in channel)
         summary.slack_replies = sum(len(message.replies) for message in channel)
         summary.slack_queue_left = messages_left(self.resources.slack_queue_url)
@@ -475,13 +531,34 @@ class Demo:
         store = state_store.StateStore(self.resources.table, client=self.dynamodb)
         summary.unpublished_left = len(store.pending_notices())
         if self.options.html is not None:
-            write_html(self.options.html, channel, DEFAULT_CHANNEL, self.emails, EMAIL_ADDRESS, summary_lines(summary))
+            headers, rows = summary_table(summary)
+            write_html(
+                self.options.html,
+                Page(
+                    channel=DEFAULT_CHANNEL,
+                    slack_mode=MODE_WORDS[self.options.slack_mode],
+                    channel_messages=channel,
+                    email_to=EMAIL_ADDRESS,
+                    emails=self.emails,
+                    summary_headers=headers,
+                    summary_rows=rows,
+                    summary_lines=summary_totals(summary),
+                ),
+            )
         return summary
 
     def _slack_statuses(self) -> dict[str, list[str]]:
-        """Each job's statuses as its Slack thread shows them (job ARN -> statuses), read from the replies'
-        message metadata (transitionId, jobArn, status), not from their rendered text."""
+        """Each job's statuses as Slack shows them (job ARN -> statuses), in bot mode read from the thread replies'
+        message metadata (transitionId, jobArn, status), not from their rendered text; a webhook post carries no
+        metadata, so each is matched to the published notice whose webhook message it is, content for content."""
         found: dict[str, list[str]] = {}
+        if self.options.slack_mode == "webhook":
+            expected = {_payload_key(transition_message(n).as_payload()): n for n in self.published}
+            for message in self._channel():
+                notice = expected.get(_payload_key({"text": message.text, "attachments": message.attachments}))
+                if notice is not None:
+                    found.setdefault(notice.job_arn, []).append(notice.status)
+            return found
         for message in self._channel():
             for reply in message.replies:
                 payload = (reply.metadata or {}).get("event_payload", {})
@@ -494,28 +571,56 @@ def _shape(message: ChannelMessage) -> tuple[int, int]:
     return message.edits, len(message.replies)
 
 
-def summary_lines(summary: DemoSummary, style: Style | None = None) -> list[str]:
+def _payload_key(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, sort_keys=True)
+
+
+def summary_table(summary: DemoSummary, style: Style | None = None) -> tuple[list[str], list[list[str]]]:
+    """The summary's table: one row per job, every column with its header."""
     s = style or Style()
     rows = []
     for job in summary.jobs:
         published = ", ".join(job.sns) or s.dim("none: finished before the deploy (baseline)")
         slack_view = "same as SNS" if job.slack == job.sns and job.sns else ", ".join(job.slack) or "—"
-        verdict = s.green("✓") if job.delivered else s.red("✗ lost")
-        rows.append([job.name, "→".join(job.bedrock_path), published, slack_view, verdict])
-    lines = table(["job", "Bedrock statuses", "published on SNS (email)", "Slack thread", ""], rows, s)
-    lines += [
-        "",
-        f"{len(summary.jobs)} jobs · {summary.polls} polls · {summary.transitions_recorded} status changes recorded · "
-        f"{summary.notices_published} notices published · {summary.emails} emails",
-        f"Slack: {summary.slack_parents} job messages, updated in place {summary.slack_updates} times, "
-        f"{summary.slack_replies} thread replies",
-        f"Retries: {summary.throttled_calls_retried} throttled Bedrock call(s) retried by the SDK · "
-        f"{summary.slack_rate_limited} Slack 429(s), {summary.slack_redelivered} message(s) redelivered by SQS",
+        email_view = ", ".join(job.email) or "—"
+        if not job.delivered:
+            verdict = s.red("✗ lost")
+        else:
+            verdict = s.green("✓ not announced" if job.expected is None else "✓ delivered")
+        rows.append([job.name, "→".join(job.bedrock_path), published, email_view, slack_view, verdict])
+    slack_header = "Slack thread" if summary.slack_mode == "bot" else "Slack messages"
+    return ["job", "Bedrock statuses", "published on SNS", "email", slack_header, "verdict"], rows
+
+
+def summary_totals(summary: DemoSummary) -> list[str]:
+    """The summary's counts, one line each."""
+    if summary.slack_mode == "bot":
+        slack_line = (
+            f"Slack (bot token): {plural(summary.slack_parents, 'job message')}, updated in place "
+            f"{plural(summary.slack_updates, 'time')}, {plural(summary.slack_replies, 'thread reply', 'thread replies')}"
+        )
+    else:
+        slack_line = f"Slack (webhook): {plural(summary.slack_messages, 'message')}, one per status change"
+    return [
+        f"{plural(len(summary.jobs), 'job')} · {plural(summary.polls, 'poll')} · "
+        f"{plural(summary.transitions_recorded, 'status change')} recorded · "
+        f"{plural(summary.notices_published, 'notice')} published · "
+        f"{plural(summary.emails, 'email')} (terminal statuses only)",
+        slack_line,
+        f"Retries: {plural(summary.throttled_calls_retried, 'throttled Bedrock call')} retried by the SDK · "
+        f"{plural(summary.slack_rate_limited, 'Slack 429')}, "
+        f"{plural(summary.slack_redelivered, 'message')} redelivered by SQS",
         f"Left over: Slack queue {summary.slack_queue_left} · Slack DLQ {summary.slack_dlq_left} · "
         f"unpublished notices {summary.unpublished_left}",
     ]
+
+
+def summary_lines(summary: DemoSummary, style: Style | None = None) -> list[str]:
+    s = style or Style()
+    headers, rows = summary_table(summary, s)
+    lines = [*table(headers, rows, s), "", *summary_totals(summary)]
     if summary.nothing_lost:
-        lines.append(s.green("Nothing lost: every terminal status set in the scenario reached SNS (email) and Slack."))
+        lines.append(s.green("Nothing lost: every terminal status set in the scenario reached SNS, email and Slack."))
     else:
         lines.append(s.red("Something was lost: see the rows marked ✗ and the leftovers above."))
     return lines
@@ -531,7 +636,7 @@ def run(options: Options, out: TextIO = sys.stdout) -> DemoSummary:
         servers = start_servers(emulator)
         try:
             with scoped_environ(client_environment(servers)):
-                resources = create_resources()
+                resources = create_resources(slack_secret(options.slack_mode, servers.slack))
                 summary = Demo(servers, resources, logs, out, options).play()
         finally:
             servers.stop()
@@ -546,6 +651,16 @@ def parse_args(argv: list[str] | None) -> Options:
     length.add_argument(
         "--rounds", type=int, metavar="N", help=f"N scheduled polls (at least 3; default {DEFAULT_ROUNDS})"
     )
+    parser.add_argument(
+        "--slack-mode",
+        choices=SLACK_MODES,
+        default="bot",
+        help="the Slack secret's mode: bot (a bot token: one message per job, updated in place, history in its "
+        "thread; the default) or webhook (an incoming webhook: one message per status change)",
+    )
+    parser.add_argument(
+        "--verbose", "-v", action="store_true", help="every email and Slack message in full, not only the first"
+    )
     parser.add_argument("--json", action="store_true", help="also print each SNS message's JSON document")
     parser.add_argument(
         "--html", type=Path, metavar="PATH", help="write a page previewing the Slack messages and emails"
@@ -554,7 +669,7 @@ def parse_args(argv: list[str] | None) -> Options:
     rounds = FAST_ROUNDS if args.fast else args.rounds or DEFAULT_ROUNDS
     if rounds < 3:
         parser.error("--rounds must be at least 3")
-    return Options(rounds=rounds, json=args.json, html=args.html)
+    return Options(rounds=rounds, json=args.json, html=args.html, verbose=args.verbose, slack_mode=args.slack_mode)
 
 
 def main(argv: list[str] | None = None, out: TextIO = sys.stdout) -> int:

@@ -3,7 +3,9 @@
 Everything runs in this process on daemon threads and ephemeral ports, so two sandboxes never collide and
 Ctrl-C leaves nothing behind. The table, topic, queues, subscriptions and secret are created as the CDK stack
 declares them: the table from ``notifier.core.table_layout.create_table_request``, the Slack queue with its DLQ
-(maxReceiveCount and visibility from ``infra.constants``) subscribed with raw message delivery off.
+(maxReceiveCount and visibility from ``infra.constants``) subscribed with raw message delivery off, the email
+subscription with the filter policy a default configuration gives it (the terminal statuses: one email per job).
+Two queues of the sandbox's own read what SNS delivered: one every message, one what the email address receives.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from typing import Any
 import boto3
 
 from infra import constants as stack
+from infra.config import NotifierConfig
+from infra.deliveries import status_filter
 from local import runtime
 from local.bedrock_emulator import BedrockEmulator
 from local.moto_server import MotoServer
@@ -36,6 +40,7 @@ TOPIC_NAME = "bedrock-batch-notifier-transitions"
 SLACK_QUEUE_NAME = "bedrock-batch-notifier-slack"
 SLACK_DLQ_NAME = "bedrock-batch-notifier-slack-dlq"
 OBSERVER_QUEUE_NAME = "sandbox-observer"  # a subscriber of our own, to read what SNS delivered
+EMAIL_OBSERVER_QUEUE_NAME = "sandbox-email-observer"  # filtered as the email subscription is: what it receives
 SECRET_NAME = "bedrock-batch-notifier/slack"
 EMAIL_ADDRESS = "ml-team@example.com"
 
@@ -83,6 +88,7 @@ class Resources:
     slack_queue_arn: str
     slack_dlq_url: str
     observer_queue_url: str
+    email_observer_queue_url: str
     secret_arn: str
 
 
@@ -143,8 +149,22 @@ def _set_env(name: str, value: str | None) -> None:
         os.environ[name] = value
 
 
-def create_resources() -> Resources:
-    """The stack's resources in moto (call inside client_environment)."""
+def email_filter_policy() -> dict[str, Any] | None:
+    """The email subscription's filter policy in a stack deployed with the default configuration."""
+    config = NotifierConfig()
+    return status_filter(config.default_email_statuses)
+
+
+def slack_secret(mode: str, slack: SlackStandIn) -> dict[str, str]:
+    """The Slack secret of each mode (its content chooses the mode), pointing at the stand-in."""
+    if mode == "webhook":
+        return {"webhookUrl": slack.webhook_url()}  # one message per status change
+    return {"botToken": DEFAULT_TOKEN, "channel": DEFAULT_CHANNEL}  # one message per job, updated in place
+
+
+def create_resources(secret: Mapping[str, str] | None = None) -> Resources:
+    """The stack's resources in moto (call inside client_environment), with this Slack secret (default: bot mode)."""
+    secret = secret or {"botToken": DEFAULT_TOKEN, "channel": DEFAULT_CHANNEL}
     dynamodb = boto3.client("dynamodb")
     dynamodb.create_table(**create_table_request(TABLE_NAME))
     dynamodb.update_time_to_live(
@@ -152,7 +172,9 @@ def create_resources() -> Resources:
     )
     sns = boto3.client("sns")
     topic_arn = sns.create_topic(Name=TOPIC_NAME)["TopicArn"]
-    sns.subscribe(TopicArn=topic_arn, Protocol="email", Endpoint=EMAIL_ADDRESS)
+    email_policy = email_filter_policy()
+    filtered = {"FilterPolicy": json.dumps(email_policy)} if email_policy else {}
+    sns.subscribe(TopicArn=topic_arn, Protocol="email", Endpoint=EMAIL_ADDRESS, Attributes=filtered)
 
     sqs = boto3.client("sqs")
     dlq_url = sqs.create_queue(QueueName=SLACK_DLQ_NAME)["QueueUrl"]
@@ -169,10 +191,11 @@ def create_resources() -> Resources:
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=slack_arn, Attributes={"RawMessageDelivery": "false"})
     observer_url = sqs.create_queue(QueueName=OBSERVER_QUEUE_NAME)["QueueUrl"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=_queue_arn(sqs, observer_url))
+    email_observer_url = sqs.create_queue(QueueName=EMAIL_OBSERVER_QUEUE_NAME)["QueueUrl"]
+    sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=_queue_arn(sqs, email_observer_url), Attributes=filtered)
 
-    secret = {"botToken": DEFAULT_TOKEN, "channel": DEFAULT_CHANNEL}  # bot-token mode: messages update in place
     secret_arn = boto3.client("secretsmanager").create_secret(Name=SECRET_NAME, SecretString=json.dumps(secret))["ARN"]
-    return Resources(TABLE_NAME, topic_arn, slack_url, slack_arn, dlq_url, observer_url, secret_arn)
+    return Resources(TABLE_NAME, topic_arn, slack_url, slack_arn, dlq_url, observer_url, email_observer_url, secret_arn)
 
 
 def _queue_arn(sqs: Any, url: str) -> str:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from local.sandbox_render import Style, edited_text, emoji, slack_text
+from local.sandbox_render import Style, edited_text, emoji, plural, poster, replies_text, slack_text
 from local.slack_standin import ChannelMessage
 from notifier.core.notice import Notice
 from notifier.poller.sns_message import email_text, subject
@@ -32,17 +33,26 @@ section h2 {{ font-size: 15px; margin: 0 0 12px; }}
 .thread {{ margin: 8px 0 0 16px; border-left: 2px solid #e8e8e8; padding-left: 10px; }}
 .meta {{ color: #616061; font-size: 12px; }}
 .email pre {{ white-space: pre-wrap; font: 13px/1.4 ui-monospace, Menlo, Consolas, monospace; margin: 8px 0 0; }}
-.summary pre {{ white-space: pre; overflow-x: auto; font: 12px/1.4 ui-monospace, Menlo, Consolas, monospace; background: #fff; padding: 12px; border-radius: 8px; }}
 .summary {{ padding: 0 24px 24px; }}
+.summary table {{ border-collapse: collapse; background: #fff; border-radius: 8px; width: 100%; }}
+.summary th, .summary td {{ text-align: left; padding: 6px 10px; border-bottom: 1px solid #eee; vertical-align: top; }}
+.summary th {{ font-size: 12px; color: #616061; }}
+.summary .lost {{ color: #b00020; font-weight: 700; }}
+.summary ul {{ margin: 12px 0 0; padding-left: 20px; }}
 </style></head>
 <body><header><h1>Bedrock batch notifier: what the sandbox sent</h1></header>
 <main>
-<section><h2>Slack #{channel} (bot token: one message per job, updated in place, history in its thread)</h2>
+<section id="slack"><h2>Slack #{channel} ({slack_mode})</h2>
 {slack}</section>
-<section><h2>Email to {email_to} ({email_count} messages)</h2>
+<section id="email"><h2>Email to {email_to} ({email_count})</h2>
 {emails}</section>
 </main>
-<div class="summary"><h2>Summary</h2><pre>{summary}</pre></div>
+<div class="summary" id="summary"><h2>Summary</h2>
+<table><thead><tr>{summary_headers}</tr></thead>
+<tbody>
+{summary_rows}
+</tbody></table>
+<ul>{summary_lines}</ul></div>
 </body></html>
 """
 
@@ -96,10 +106,9 @@ def _parent(message: ChannelMessage) -> str:
         f'<div class="reply">{_message(reply)}{" <span class=meta>(also sent to the channel)</span>" if reply.reply_broadcast else ""}</div>'
         for reply in message.replies
     )
-    thread = (
-        f'<div class="thread"><div class="meta">{len(message.replies)} replies</div>{replies}</div>' if replies else ""
-    )
-    return f'<div class="message"><div class="meta">bot{edited}</div>{_message(message)}{thread}</div>'
+    count = replies_text(len(message.replies))
+    thread = f'<div class="thread"><div class="meta">{count}</div>{replies}</div>' if replies else ""
+    return f'<div class="message"><div class="meta">{poster(message)}{edited}</div>{_message(message)}{thread}</div>'
 
 
 def _email(notice: Notice, to: str) -> str:
@@ -109,20 +118,44 @@ def _email(notice: Notice, to: str) -> str:
     )
 
 
-def write_html(
-    path: Path,
-    channel_messages: Sequence[ChannelMessage],
-    channel: str,
-    emails: Sequence[Notice],
-    email_to: str,
-    summary: Sequence[str],
-) -> None:
-    page = PAGE.format(
-        channel=html.escape(channel),
-        slack="\n".join(_parent(message) for message in channel_messages),
-        email_to=html.escape(email_to),
-        email_count=len(emails),
-        emails="\n".join(_email(notice, email_to) for notice in emails),
-        summary=html.escape("\n".join(summary)),
+@dataclass(frozen=True)
+class Page:
+    """What the page shows: the channel as its readers see it, the emails, and the run's summary."""
+
+    channel: str
+    slack_mode: str  # in words: how the mode posts
+    channel_messages: Sequence[ChannelMessage]
+    email_to: str
+    emails: Sequence[Notice]
+    summary_headers: Sequence[str]
+    summary_rows: Sequence[Sequence[str]]
+    summary_lines: Sequence[str]
+
+
+def _row(cells: Sequence[str]) -> str:
+    return (
+        "<tr>"
+        + "".join(
+            f'<td class="lost">{html.escape(c)}</td>' if c.startswith("✗") else f"<td>{html.escape(c)}</td>"
+            for c in cells
+        )
+        + "</tr>"
     )
-    path.write_text(page, encoding="utf-8")
+
+
+def render(page: Page) -> str:
+    return PAGE.format(
+        channel=html.escape(page.channel),
+        slack_mode=html.escape(page.slack_mode),
+        slack="\n".join(_parent(message) for message in page.channel_messages),
+        email_to=html.escape(page.email_to),
+        email_count=plural(len(page.emails), "message"),
+        emails="\n".join(_email(notice, page.email_to) for notice in page.emails),
+        summary_headers="".join(f"<th>{html.escape(header)}</th>" for header in page.summary_headers),
+        summary_rows="\n".join(_row(row) for row in page.summary_rows),
+        summary_lines="".join(f"<li>{html.escape(line)}</li>" for line in page.summary_lines),
+    )
+
+
+def write_html(path: Path, page: Page) -> None:
+    path.write_text(render(page), encoding="utf-8")

@@ -150,12 +150,10 @@ def message_lines(text: str | None, attachments: list[Any] | None, blocks: list[
 def channel_message_lines(message: ChannelMessage, channel: str, style: Style) -> list[str]:
     """A parent message with its current content after updates, then its thread."""
     edited = f" · {edited_text(message.edits)}" if message.edits else ""
-    lines = [style.dim(f"#{channel} · bot message{edited}")]
+    lines = [style.dim(f"#{channel} · {poster(message)} message{edited}")]
     lines += message_lines(message.text, message.attachments, message.blocks, style)
     if message.replies:
-        lines.append(
-            style.dim(f"└ thread: {len(message.replies)} {'reply' if len(message.replies) == 1 else 'replies'}")
-        )
+        lines.append(style.dim(f"└ thread: {replies_text(len(message.replies))}"))
         for reply in message.replies:
             also = style.dim("  (also sent to the channel)") if reply.reply_broadcast else ""
             reply_lines = message_lines(reply.text, reply.attachments, reply.blocks, style)
@@ -164,11 +162,40 @@ def channel_message_lines(message: ChannelMessage, channel: str, style: Style) -
     return lines
 
 
+def channel_message_line(message: ChannelMessage, style: Style) -> str:
+    """A message in one line: its fallback text and, for a parent, its latest thread reply's."""
+    line = slack_text(message.text or "", style)
+    if message.replies:
+        latest = message.replies[-1]
+        line += style.dim(f" · thread: {replies_text(len(message.replies))}, latest ") + slack_text(
+            latest.text or "", style
+        )
+    return line
+
+
+def poster(message: ChannelMessage) -> str:
+    return "webhook" if message.source == "webhook" else "bot"
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """'1 reply', '2 replies', '0 emails'."""
+    return f"{count} {one if count == 1 else many or one + 's'}"
+
+
+def replies_text(count: int) -> str:
+    return plural(count, "reply", "replies")
+
+
 def edited_text(edits: int) -> str:
     return "edited once" if edits == 1 else f"edited {edits} times"
 
 
 # --- email -----------------------------------------------------------------------------------------------------
+
+
+def email_line(notice: Notice, to: str, style: Style) -> str:
+    """An email in one line: who gets it and its Subject."""
+    return f"{style.dim('To:')} {to}   {style.dim('Subject:')} {subject(notice)}"
 
 
 def email_lines(notice: Notice, to: str, style: Style) -> list[str]:

@@ -137,8 +137,9 @@ class SlackRateLimit:
     retry_after: int = SLACK_RETRY_AFTER_SECONDS
 
     def apply(self, world: World) -> str:
-        world.slack.fail_next(1, status=429, retry_after=self.retry_after, target="api")
-        return f"Slack will answer the next API call with HTTP 429, Retry-After: {self.retry_after}"
+        # The next call, whichever the mode makes: a Web API call (bot token) or a webhook post.
+        world.slack.fail_next(1, status=429, retry_after=self.retry_after, target="any")
+        return f"Slack will answer the next call with HTTP 429, Retry-After: {self.retry_after}"
 
 
 Event = Submit | Status | Progress | Stop | ThrottleList | SlackRateLimit

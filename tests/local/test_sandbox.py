@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
-import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from local.sandbox import DemoSummary, Options, run
+from local.sandbox import DemoSummary, Options, run, summary_totals
 from local.sandbox_scenario import FAST_ROUNDS, expected_terminal_statuses
+from tests.local import headless
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -39,6 +40,39 @@ def demo() -> Demo:
     started = [thread for thread in threading.enumerate() if thread not in threads_before]
     servers_left = [thread.name for thread in started if any(name in thread.name for name in SERVER_THREADS)]
     return Demo(summary, out.getvalue(), environment_before, servers_left)
+
+
+@pytest.fixture(scope="module")
+def webhook_demo() -> Demo:
+    """One shortened run with a webhook secret, every message in full."""
+    out = io.StringIO()
+    summary = run(Options(rounds=FAST_ROUNDS, slack_mode="webhook", verbose=True), out)
+    return Demo(summary, out.getvalue(), {}, [])
+
+
+@dataclass
+class Command:
+    finished: subprocess.CompletedProcess[str]
+    page: Path
+    workdir: Path
+
+
+@pytest.fixture(scope="module")
+def make_demo(tmp_path_factory) -> Command:
+    """`make demo` with options passed through ARGS, as the README shows it, writing the HTML preview."""
+    workdir = tmp_path_factory.mktemp("make-demo")
+    page = workdir / "demo-preview.html"
+    environment = {"PATH": os.environ.get("PATH", ""), "HOME": str(workdir), "PYTHONDONTWRITEBYTECODE": "1"}
+    finished = subprocess.run(  # noqa: S603 - a fixed command line
+        ["make", "--no-print-directory", "demo", f"ARGS=--fast --json --html {page}"],  # noqa: S607 - make on PATH
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return Command(finished, page, workdir)
 
 
 def test_every_terminal_status_set_in_the_scenario_reached_sns_and_slack(demo):
@@ -85,16 +119,58 @@ def test_nothing_is_left_in_the_slack_queue_its_dlq_or_the_outbox(demo):
     assert summary.slack_queue_left == 0
     assert summary.slack_dlq_left == 0
     assert summary.unpublished_left == 0
-    assert summary.notices_published == summary.emails == summary.slack_replies == 11
+    assert summary.notices_published == summary.slack_replies == 11
+    assert summary.slack_messages == summary.slack_parents == 7  # one message per job in bot mode
 
 
-def test_the_output_shows_what_people_see_and_no_log_lines(demo):
+def test_email_gets_the_terminal_statuses_as_the_default_email_filter_says(demo):
+    summary = demo.summary
+
+    assert summary.emails == 7
+    for job in summary.jobs:
+        assert job.email == ([job.expected] if job.expected else []), job.name
+    assert "InProgress" in {status for job in summary.jobs for status in job.slack}  # Slack has every status
+
+
+def test_one_email_and_one_slack_message_in_full_then_a_line_for_each(demo):
+    output, summary = demo.output, demo.summary
+
+    assert output.count("│ Bedrock batch inference job '") == 1  # one email body
+    assert "Message:    Validation failed: 3 records" in output  # the first email: the failed job's
+    assert output.count("#C0123456789 · bot message") == 1  # one Slack card
+    assert "└ thread: 1 reply\n" in output
+    assert "1 replies" not in output
+    email_lines = re.findall(r"^  email    To: ml-team@example\.com   Subject: (.+)$", output, re.MULTILINE)
+    assert len(email_lines) == summary.emails
+    assert "Bedrock batch job PartiallyCompleted: support-tickets-haiku" in email_lines
+    slack_lines = re.findall(
+        r"^  slack    (?:new message|message updated in place, reply in thread)(.*)$", output, re.M
+    )
+    assert len(slack_lines) == summary.slack_messages + summary.slack_updates  # each change, one line or in full
+    assert any(
+        "⚠️ Bedrock batch job support-tickets-haiku is PartiallyCompleted · thread: 2 replies" in line
+        for line in slack_lines
+    )
+
+
+def test_webhook_mode_posts_one_message_per_status_change_and_verbose_shows_each(webhook_demo):
+    summary, output = webhook_demo.summary, webhook_demo.output
+
+    assert summary.nothing_lost
+    assert summary.slack_mode == "webhook"
+    assert summary.slack_messages == summary.notices_published == 11
+    assert (summary.slack_parents, summary.slack_updates, summary.slack_replies) == (0, 0, 0)
+    for job in summary.jobs:  # matched to the notices content for content, not by position
+        assert sorted(job.slack) == sorted(job.sns), job.name
+    assert summary.slack_rate_limited == 1  # the 429 hits the webhook post too
+    assert output.count("#C0123456789 · webhook message") == 11  # --verbose: every message in full
+    assert output.count("│ Bedrock batch inference job '") == summary.emails == 7
+    assert "Slack (webhook): 11 messages, one per status change" in summary_totals(summary)
+
+
+def test_the_output_shows_no_log_lines(demo):
     output = demo.output
 
-    assert "Subject: Bedrock batch job PartiallyCompleted: support-tickets-haiku" in output
-    assert "Message:    Validation failed: 3 records" in output  # the email body
-    assert "message updated in place, reply in thread" in output
-    assert "↳ ┃ ⚠️ InProgress → PartiallyCompleted" in output  # the thread reply, also sent to the channel
     assert "Nothing lost" not in output  # the verdict is main's, after the run
     assert '"level":' not in output  # no Powertools JSON log lines
     assert '"_aws"' not in output  # no EMF metric lines
@@ -109,24 +185,70 @@ def test_the_run_leaves_the_environment_and_no_server_behind(demo):
     assert demo.servers_left == []
 
 
-def test_make_demo_runs_as_a_command_with_json_and_an_html_preview(tmp_path):
-    page = tmp_path / "demo-preview.html"
-    environment = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "PYTHONDONTWRITEBYTECODE": "1"}
-
-    finished = subprocess.run(  # noqa: S603 - a fixed command line
-        [sys.executable, "-m", "local.sandbox", "--fast", "--json", "--html", str(page)],
-        cwd=REPO,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+def test_make_demo_passes_its_options_through_and_writes_the_html_preview(make_demo):
+    finished = make_demo.finished
 
     assert finished.returncode == 0, finished.stdout[-2000:] + finished.stderr
     assert finished.stderr == ""
-    assert "Nothing lost: every terminal status set in the scenario reached SNS (email) and Slack." in finished.stdout
+    assert "Nothing lost: every terminal status set in the scenario reached SNS, email and Slack." in finished.stdout
+    assert "── poll 7/7 " in finished.stdout  # --fast
     assert '"schemaVersion": "1"' in finished.stdout  # --json
-    html = page.read_text(encoding="utf-8")
+    assert f"preview written to {make_demo.page}" in finished.stdout
+    html = make_demo.page.read_text(encoding="utf-8")
     assert "Bedrock batch job Expired: weekly-translation-mistral" in html
     assert "product-descriptions-nova" in html
+
+
+def test_the_html_preview_counts_replies_in_words_and_heads_every_summary_column(make_demo):
+    html = make_demo.page.read_text(encoding="utf-8")
+
+    assert '<div class="meta">1 reply</div>' in html
+    assert '<div class="meta">2 replies</div>' in html
+    assert "1 replies" not in html
+    headers = re.findall(r"<th>([^<]*)</th>", html)
+    assert headers == ["job", "Bedrock statuses", "published on SNS", "email", "Slack thread", "verdict"]
+    rows = re.findall(r"<tr>((?:<td[^>]*>[^<]*</td>)+)</tr>", html)
+    assert len(rows) == 8
+    assert all(row.count("<td") == len(headers) for row in rows)
+
+
+# Measured by the browser on the laid-out page: the layout and the words a reader sees.
+LAYOUT = """(() => {
+  const box = (el) => { const r = el.getBoundingClientRect(); return {left: r.left, right: r.right, top: r.top}; };
+  const table = document.querySelector('#summary table');
+  return {
+    title: document.title,
+    slack: box(document.getElementById('slack')),
+    email: box(document.getElementById('email')),
+    overflow: document.documentElement.scrollWidth - window.innerWidth,
+    headers: [...table.querySelectorAll('thead th')].map((th) => th.innerText.trim()),
+    headerWidths: [...table.querySelectorAll('thead th')].map((th) => th.getBoundingClientRect().width),
+    rowCells: [...table.querySelectorAll('tbody tr')].map((tr) => tr.cells.length),
+    threads: [...document.querySelectorAll('.thread')].map((t) => ({
+      label: t.querySelector('.meta').innerText.trim(), replies: t.querySelectorAll('.reply').length})),
+    bars: [...document.querySelectorAll('.attachment')].map((a) => getComputedStyle(a).borderLeftColor),
+    emails: document.querySelectorAll('.email').length,
+  };
+})()"""
+
+
+@pytest.mark.skipif(headless.skip_reason() is not None, reason=str(headless.skip_reason()))
+def test_the_html_preview_in_a_headless_browser(make_demo):
+    assert make_demo.finished.returncode == 0, make_demo.finished.stderr
+
+    found = headless.measure(make_demo.page, LAYOUT, make_demo.workdir)
+
+    assert found["title"] == "Bedrock batch notifier: sandbox preview"
+    assert found["slack"]["right"] <= found["email"]["left"]  # the channel and the emails side by side
+    assert found["slack"]["top"] == found["email"]["top"]
+    assert found["overflow"] <= 0  # nothing wider than the window
+    assert found["headers"] == ["job", "Bedrock statuses", "published on SNS", "email", "Slack thread", "verdict"]
+    assert all(width > 0 for width in found["headerWidths"])
+    assert found["rowCells"] == [len(found["headers"])] * 8
+    assert found["threads"], "no Slack thread rendered"
+    for thread in found["threads"]:
+        count = thread["replies"]
+        assert thread["label"] == (f"{count} reply" if count == 1 else f"{count} replies")
+    assert {1, 2} <= {thread["replies"] for thread in found["threads"]}
+    assert "rgb(221, 221, 221)" not in found["bars"]  # every card has its status colour, none the default grey
+    assert found["emails"] == 7
