@@ -51,7 +51,7 @@ help:
 	@echo "make bench     poller benchmark against the local emulator"
 	@echo "make browser   install Chromium (Debian, as root) for the test that opens the demo's HTML page headless"
 	@echo "make soak      2,000 jobs over a simulated week with faults everywhere, then checks (ARGS=...)"
-	@echo "make preview   read-only: what the notifier would send about your real jobs (ARGS=...)"
+	@echo "make preview   read-only: what each destination of notifier.config.json would get about your real jobs (ARGS=...)"
 	@echo "make synth     synthesize the CloudFormation template (offline)"
 	@echo "make lock      re-resolve requirements/runtime.txt for Lambda into requirements/runtime-lock.txt"
 	@echo "make deploy    npx cdk deploy (needs AWS credentials)"
@@ -148,7 +148,8 @@ config-table: $(PY_STAMP)
 clean:
 	rm -rf $(VENV) node_modules cdk.out build .mypy_cache .ruff_cache .hypothesis
 
-# Read-only: what the notifier would publish for your account's batch jobs (your credentials and region).
+# Read-only: what the notifier would publish for your account's batch jobs (your credentials and region), and what
+# each destination of notifier.config.json would be sent and what its filter drops.
 preview: $(PY_STAMP)
 	$(BIN)/python -m local.preview $(ARGS)
 

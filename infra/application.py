@@ -7,14 +7,10 @@ from typing import TextIO
 
 from aws_cdk import App
 
-from infra import REPO_ROOT, nag
-from infra.config import CONFIG_FILE_KEY, CONTEXT_LAYER, ConfigFile, NotifierConfig, layers
+from infra import nag
+from infra.config import CONFIG_FILE, CONFIG_FILE_KEY, CONTEXT_LAYER, ConfigFile, NotifierConfig, layers
 from infra.deliveries import summary, warnings
 from infra.stack import NotifierStack
-
-# Local and untracked (.gitignore): an upgrade (git pull) never touches it, so it never conflicts.
-CONFIG_FILE = REPO_ROOT / "notifier.config.json"
-CONFIG_EXAMPLE = REPO_ROOT / "notifier.config.example.json"
 
 
 def config_file(app: App) -> ConfigFile:

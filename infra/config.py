@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infra import REPO_ROOT
 from infra.constants import CONTEXT_KEY
 from notifier.core.jobs import KNOWN_STATUSES, TERMINAL_STATUSES
 from notifier.core.settings import (
@@ -268,6 +269,9 @@ _FIELDS = {k.name: k.field for k in KEYS}
 _SLACK_ONLY = ("slackSecretArn", "slackSecretName", "slackStatuses")
 # Not a configuration key: the command line's way to read another configuration file.
 CONFIG_FILE_KEY = "configFile"
+# Local and untracked (.gitignore): an upgrade (git pull) never touches it, so it never conflicts.
+CONFIG_FILE = REPO_ROOT / "notifier.config.json"
+CONFIG_EXAMPLE = REPO_ROOT / "notifier.config.example.json"
 
 
 def _default(key: str) -> Any:

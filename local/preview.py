@@ -4,9 +4,14 @@ It runs the notifier's own poll (notifier.poller.poll.Poll) with your AWS creden
 ListModelInvocationJobs and GetModelInvocationJob, with
 - a job store that only reads: a wrapper around the notifier's own store over a deployed stack's state table
   with --table NAME, otherwise as a fresh deployment whose table is empty; every write is skipped and listed;
-- a publisher that prints the messages (Slack, email, and with --json the SNS document) instead of publishing.
+- a publisher that prints the messages (Slack, email, and with --json the SNS document) instead of publishing;
+- your configuration, read as a deploy reads it (notifier.config.json, or --config FILE, with -c KEY=VALUE on top):
+  what is published (notifyStatuses, jobNamePatterns, modelIdPatterns), the first run (baselineLookbackDays,
+  notifyOnFirstRun), and per destination what would be sent and what its filter drops (each email address, Slack,
+  the topic for your own subscribers, the ops addresses).
 
-    python -m local.preview [--region R] [--profile P] [--since 24h] [--table NAME] [--no-notify-first-run] [--json]
+    python -m local.preview [--region R] [--profile P] [--config FILE] [-c KEY=VALUE] [--table NAME]
+                            [--since 7d] [--notify-first-run | --no-notify-first-run] [--json] [--transitions-only]
 
 Exit codes: 0 done; 2 a problem with the credentials, permissions, region or arguments (one line on stderr);
 1 Bedrock or DynamoDB kept failing after retries.
@@ -24,18 +29,22 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, TextIO
 
 import boto3
 import botocore.exceptions as boto_errors
 from botocore.exceptions import ClientError
 
+from infra.config import CONFIG_FILE, ConfigError, ConfigFile, NotifierConfig, function_environment, layers
+from local.preview_destinations import EMAIL, SLACK, TOPIC, Destination, recipients, route
 from local.sandbox_logs import quiet_logs
-from local.sandbox_render import Style, email_lines, indent, message_lines, table
+from local.sandbox_render import Style, email_lines, indent, message_lines, plural, table
 from notifier.core.errors import BedrockUnavailable, ConfigurationError, StateStoreError
 from notifier.core.jobs import JobSnapshot
 from notifier.core.notice import Notice
-from notifier.core.settings import PollerSettings
+from notifier.core.settings import POLLER, STATE_TABLE, PollerSettings
+from notifier.core.settings import TOPIC as TOPIC_SETTING
 from notifier.core.timefmt import isoformat
 from notifier.poller.bedrock import CLIENT_CONFIG as BEDROCK_CONFIG
 from notifier.poller.bedrock import BedrockJobs
@@ -43,13 +52,12 @@ from notifier.poller.job_store import CLIENT_CONFIG as DYNAMODB_CONFIG
 from notifier.poller.job_store import Claim, Cursor, PendingNotice, StateStore
 from notifier.poller.poll import Deadline, Poll
 from notifier.poller.publisher import PublishOutcome, Settle
-from notifier.poller.rules import Change, StoredJob
+from notifier.poller.rules import Change, NotifyRule, StoredJob
 from notifier.poller.sns_message import sns_message
 from notifier.slack.blocks import transition_message
 
 USER_ERROR = 2
 RUN_BUDGET = timedelta(minutes=15)  # the poll's deadline: far more than listing a busy account takes
-EMAIL_TO = "your email subscribers"
 WRITE_OPERATIONS = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
 _DURATION = re.compile(r"^(\d+(?:\.\d+)?)([mhdw])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -81,9 +89,12 @@ class ReadOnlyJobStore:
         self.skipped: Counter[str] = Counter()  # kind of write -> how many were skipped
         self.cursor: Cursor | None = None
         self.changes: list[Change] = []
+        self.first_run = True  # no cursor yet, or one whose baseline is not complete: the first run's rules apply
 
     def load_cursor(self) -> Cursor | None:
-        return self.reader.load_cursor() if self.reader else None
+        cursor = self.reader.load_cursor() if self.reader else None
+        self.first_run = cursor is None or not cursor.baseline_complete
+        return cursor
 
     def open_jobs(self) -> dict[str, StoredJob]:
         return self.reader.open_jobs() if self.reader else {}
@@ -212,6 +223,8 @@ class Preview:
     store: ReadOnlyJobStore
     publisher: PrintingPublisher
     bedrock: ObservedJobSource
+    config: NotifierConfig = field(default_factory=NotifierConfig)
+    config_sources: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def run(self) -> None:
@@ -244,17 +257,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--region", help="default: your AWS_REGION / profile's region")
     parser.add_argument("--profile", help="default: AWS_PROFILE, or the default credentials chain")
     parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="the stack's configuration file (default: notifier.config.json, as a deploy reads it)",
+    )
+    parser.add_argument(
+        "-c",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a configuration key for this run only, as cdk's -c (repeatable)",
+    )
+    parser.add_argument(
         "--since",
         type=parse_since,
-        default=timedelta(hours=24),
-        help="first-run lookback, as 90m, 24h, 7d (default 24h)",
+        help="first-run lookback, as 90m, 24h, 7d (default: the configuration's baselineLookbackDays)",
     )
     parser.add_argument("--table", help="read the state of a deployed stack (its StateTableName output); read only")
     parser.add_argument(
         "--notify-first-run",
         action=argparse.BooleanOptionalAction,
-        default=True,
-        help="show messages for the jobs found on a first run (default on; the stack's default is a silent baseline)",
+        default=None,
+        help="what a first run does with the jobs it finds: send their messages, or (--no-notify-first-run) record "
+        "a silent baseline (default: the configuration's notifyOnFirstRun, as the stack does: a silent baseline)",
     )
     parser.add_argument("--json", action="store_true", help="also print each SNS message (the JSON document)")
     parser.add_argument("--transitions-only", action="store_true", help="list the transitions, not the messages")
@@ -273,7 +300,35 @@ def caller_session(profile: str | None, region: str | None) -> boto3.Session:
     return session
 
 
+def read_config(args: argparse.Namespace) -> tuple[NotifierConfig, list[str]]:
+    """The stack's configuration as a deploy reads it: the file, then each -c on top; and where it came from."""
+    overrides: dict[str, str] = {}
+    for item in args.overrides:
+        key, equals, value = item.partition("=")
+        if not equals or not key.strip():
+            raise PreviewError(f"-c {item}: give a configuration key and its value, as -c notifyStatuses=Failed")
+        overrides[key.strip()] = value
+    config_file = ConfigFile(args.config, required=True) if args.config else ConfigFile(CONFIG_FILE, required=False)
+    try:
+        found = layers(overrides, config_file)
+        config = NotifierConfig.from_layers(found)
+    except ConfigError as error:
+        raise PreviewError(f"configuration: {error}") from None
+    sources = [f"-c {', '.join(sorted(keys))}" if where == "-c " else where.removesuffix(": ") for where, keys in found]
+    return config, sources
+
+
+def poller_settings(config: NotifierConfig, region: str) -> PollerSettings:
+    """The poller's settings as the stack would set them from this configuration (its function environment)."""
+    given = {
+        str(STATE_TABLE.env): "preview",
+        str(TOPIC_SETTING.env): f"arn:aws:sns:{region}:000000000000:preview",
+    }
+    return PollerSettings.from_env(function_environment(config, POLLER, given))
+
+
 def build_preview(args: argparse.Namespace, session: boto3.Session) -> Preview:
+    config, sources = read_config(args)
     region = session.region_name
     if not region:
         raise PreviewError("no AWS region: pass --region or set AWS_REGION (or a region in your profile)")
@@ -284,15 +339,17 @@ def build_preview(args: argparse.Namespace, session: boto3.Session) -> Preview:
         raise PreviewError(
             f"{region!r} is not an AWS region name (like us-east-1): check --region / AWS_REGION"
         ) from None
-    # The notifier's own settings, so NOTIFY_STATUSES, JOB_NAME_PATTERNS and MODEL_ID_PATTERNS apply as deployed.
-    env = {**os.environ, "TOPIC_ARN": f"arn:aws:sns:{region}:000000000000:preview", "STATE_TABLE_NAME": "preview"}
+    # The poller's own settings from the configuration: what is published, and the first run, as deployed.
     try:
-        settings = PollerSettings.from_env(env)
+        settings = poller_settings(config, region)
     except ConfigurationError as error:
         raise PreviewError(str(error)) from None
-    settings = replace(settings, baseline_lookback=args.since, notify_on_first_run=args.notify_first_run)
+    if args.since is not None:
+        settings = replace(settings, baseline_lookback=args.since)
+    if args.notify_first_run is not None:
+        settings = replace(settings, notify_on_first_run=args.notify_first_run)
     store = ReadOnlyJobStore(StateStore(args.table, client=dynamodb) if args.table else None)
-    return Preview(region, settings, store, PrintingPublisher(), bedrock)
+    return Preview(region, settings, store, PrintingPublisher(), bedrock, config, sources)
 
 
 def explain(error: BaseException, preview: Preview, table: str | None) -> Problem | None:
@@ -351,11 +408,17 @@ def report(preview: Preview, args: argparse.Namespace, out: TextIO) -> None:
     def say(*lines: str) -> None:
         print(*lines, sep="\n", file=out)
 
+    settings = preview.settings
     where = f"state table {args.table}" if args.table else "no state table: as a fresh deployment"
-    first_run = "messages for the jobs it finds" if args.notify_first_run else "a silent baseline"
+    first_run = "messages for the jobs it finds" if settings.notify_on_first_run else "a silent baseline"
+    asked = " (asked for on the command line)" if args.notify_first_run is not None else " (as the stack does)"
+    if preview.store.first_run:
+        where += f"; a first run looks back {_since(settings.baseline_lookback)} and records {first_run}{asked}"
+    read = ", then ".join(preview.config_sources) or f"no {CONFIG_FILE.name}: the defaults"
     say(
         style.bold(f"Read-only preview of the Bedrock batch notifier · region {preview.region}"),
-        style.dim(f"  {where}; a first run looks back {_since(args.since)} and sends {first_run}"),
+        style.dim(f"  configuration: {read} · stack {preview.config.stack_name}"),
+        style.dim(f"  {where}"),
         style.dim("  nothing below was written or sent"),
         "",
     )
@@ -367,19 +430,27 @@ def report(preview: Preview, args: argparse.Namespace, out: TextIO) -> None:
                 c.job.job_name,
                 c.job.model_id,
                 f"{c.previous_status or 'new'} → {c.job.status}",
-                "would be published" if c.notice else style.dim(_why_silent(c, preview)),
+                "would be published" if c.notice else style.dim(f"recorded silently ({_why_silent(c, preview)})"),
             ]
             for c in changes
         ]
         say(style.bold(f"{len(changes)} status change(s) the notifier would record"))
         say(*indent(table(["job", "model", "transition", "notice"], rows, style), "  "))
+    destinations = route(preview.config, notices)
+    say("", *_destination_lines(destinations, changes, preview, style))
     if notices and not args.transitions_only:
         for notice in notices:
-            say("", *_notice_lines(notice, style, args.json))
+            say("", *_notice_lines(notice, destinations, style, args.json))
     for note in preview.notes:
         say(style.yellow(f"note: {note}"))
     say("", style.dim(f"DynamoDB writes skipped: {_skipped_writes(preview.store)}"))
     say(style.dim(f"SNS messages not published: {len(notices)} (the emails and Slack messages above come from them)"))
+    if not notices and changes and not settings.notify_on_first_run and preview.store.first_run:
+        say(
+            style.dim(
+                "A first deploy sends nothing for these jobs; --notify-first-run shows what it would send for them."
+            )
+        )
 
 
 def _skipped_writes(store: ReadOnlyJobStore) -> str:
@@ -392,12 +463,72 @@ def _skipped_writes(store: ReadOnlyJobStore) -> str:
     return " · ".join(parts) or "none"
 
 
-def _notice_lines(notice: Notice, style: Style, with_json: bool) -> list[str]:
+def _destination_lines(
+    destinations: list[Destination], changes: list[Change], preview: Preview, style: Style
+) -> list[str]:
+    """Per destination: how many messages it would be sent and how many its filter drops, then each of them."""
+    silent = [c for c in changes if c.notice is None and c.is_transition]
+    lines = [style.bold("What each destination would receive")]
+    for destination in destinations:
+        label = f"{destination.kind:<6} {destination.name}"
+        if destination.kind == TOPIC:
+            counts = f"{plural(len(destination.sent), 'message')} published"
+            if silent:
+                counts += f" · {len(silent)} recorded without a message"
+        elif not destination.receives_jobs:
+            lines.append(f"  {label}: {style.dim(destination.note)}")
+            continue
+        else:
+            counts = f"{plural(len(destination.sent), 'message')} sent · {len(destination.filtered)} filtered out"
+        lines.append(f"  {style.bold(label)}  {style.dim('(' + _filter_text(destination) + ')')}  {counts}")
+        if destination.kind == SLACK and destination.note:
+            lines.append(f"      {style.dim(destination.note)}")
+        lines += [f"      {style.green('sent')}      {_change_text(n)}" for n in destination.sent]
+        if destination.kind == TOPIC:
+            lines += [
+                f"      {style.dim('not sent')}  {_change_text(c.notice or c.job)} {style.dim('(' + _why_silent(c, preview) + ')')}"
+                for c in silent
+            ]
+        lines += [
+            f"      {style.dim('filtered')}  {_change_text(n)} {style.dim('(' + n.status + ' is not in its filter)')}"
+            for n in destination.filtered
+        ]
+    return lines
+
+
+def _not_sent_to_slack(destinations: list[Destination], notice: Notice) -> str:
+    if recipients(destinations, notice, SLACK):
+        return ""
+    if not any(d.kind == SLACK and d.receives_jobs for d in destinations):
+        return " (not sent: slack is off)"
+    return f" (not sent: {notice.status} is not in slackStatuses)"
+
+
+def _filter_text(destination: Destination) -> str:
+    if destination.kind == TOPIC:
+        return destination.note
+    if destination.statuses is None:
+        return "every published status"
+    return ", ".join(sorted(destination.statuses))
+
+
+def _change_text(item: Notice | JobSnapshot) -> str:
+    if isinstance(item, Notice):
+        return f"{item.job_name}: {item.previous_status or 'new'} → {item.status}"
+    return f"{item.job_name}: {item.status}"
+
+
+def _notice_lines(notice: Notice, destinations: list[Destination], style: Style, with_json: bool) -> list[str]:
     change = f"{notice.previous_status or 'new'} → {notice.status}"
     lines = [style.bold(f"▸ {notice.job_name}: {change}") + style.dim(f"  ({notice.model_id})")]
     slack = transition_message(notice)
-    lines += [f"  {style.dim('Slack')}", *indent(message_lines(slack.text, slack.attachments, None, style), "    ")]
-    lines += [f"  {style.dim('Email')}", *indent(email_lines(notice, EMAIL_TO, style), "    ")]
+    lines += [
+        f"  {style.dim('Slack' + _not_sent_to_slack(destinations, notice))}",
+        *indent(message_lines(slack.text, slack.attachments, None, style), "    "),
+    ]
+    addresses = [d.name for d in recipients(destinations, notice, EMAIL)]
+    heading = "Email" if addresses else f"Email (not sent: no configured address receives {notice.status})"
+    lines += [f"  {style.dim(heading)}", *indent(email_lines(notice, ", ".join(addresses) or "-", style), "    ")]
     if with_json:
         document = json.loads(json.loads(sns_message(notice))["default"])
         lines += [
@@ -408,9 +539,15 @@ def _notice_lines(notice: Notice, style: Style, with_json: bool) -> list[str]:
 
 
 def _why_silent(change: Change, preview: Preview) -> str:
-    if change.job.status not in preview.settings.notify_statuses:
-        return "recorded silently (not in NOTIFY_STATUSES)"
-    return "recorded silently (first-run baseline)"
+    settings = preview.settings
+    rule = NotifyRule(settings.notify_statuses, settings.job_name_patterns, settings.model_id_patterns)
+    if not rule.wants(change.job):
+        if not NotifyRule(settings.notify_statuses).wants(change.job):
+            return "not in notifyStatuses"
+        if not NotifyRule(settings.notify_statuses, settings.job_name_patterns).wants(change.job):
+            return "name not in jobNamePatterns"
+        return "model not in modelIdPatterns"
+    return "first-run baseline"
 
 
 def _since(since: timedelta) -> str:

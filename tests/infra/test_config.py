@@ -8,8 +8,15 @@ from typing import Any
 
 import pytest
 
-from infra.application import CONFIG_EXAMPLE
-from infra.config import KEYS, LOG_RETENTION_DAYS, ConfigError, ConfigFile, EmailSubscriber, NotifierConfig
+from infra.config import (
+    CONFIG_EXAMPLE,
+    KEYS,
+    LOG_RETENTION_DAYS,
+    ConfigError,
+    ConfigFile,
+    EmailSubscriber,
+    NotifierConfig,
+)
 from notifier.core.jobs import DEFAULT_NOTIFY_STATUSES, TERMINAL_STATUSES
 from notifier.core.settings import BY_KEY
 from tests.infra.conftest import CDK_JSON
