@@ -17,6 +17,8 @@ from local.sandbox_scenario import FAST_ROUNDS, expected_terminal_statuses
 from tests.local import headless
 
 REPO = Path(__file__).resolve().parents[2]
+# One worker runs the module, so each run of the demo below (a module fixture) happens once under xdist.
+pytestmark = pytest.mark.xdist_group("sandbox")
 
 
 SERVER_THREADS = ("bedrock-emulator", "slack-standin", "_server_entry")  # the emulator, the stand-in, moto
