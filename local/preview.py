@@ -483,14 +483,15 @@ def _destination_lines(
         lines.append(f"  {style.bold(label)}  {style.dim('(' + _filter_text(destination) + ')')}  {counts}")
         if destination.kind == SLACK and destination.note:
             lines.append(f"      {style.dim(destination.note)}")
-        lines += [f"      {style.green('sent')}      {_change_text(n)}" for n in destination.sent]
+        lines += [f"      {style.green('sent')}      {_notice_text(n)}" for n in destination.sent]
         if destination.kind == TOPIC:
             lines += [
-                f"      {style.dim('not sent')}  {_change_text(c.notice or c.job)} {style.dim('(' + _why_silent(c, preview) + ')')}"
+                f"      {style.dim('not sent')}  {_change_text(c.job.job_name, c.previous_status, c.job.status)} "
+                + style.dim(f"({_why_silent(c, preview)})")
                 for c in silent
             ]
         lines += [
-            f"      {style.dim('filtered')}  {_change_text(n)} {style.dim('(' + n.status + ' is not in its filter)')}"
+            f"      {style.dim('filtered')}  {_notice_text(n)} {style.dim('(' + n.status + ' is not in its filter)')}"
             for n in destination.filtered
         ]
     return lines
@@ -512,10 +513,12 @@ def _filter_text(destination: Destination) -> str:
     return ", ".join(sorted(destination.statuses))
 
 
-def _change_text(item: Notice | JobSnapshot) -> str:
-    if isinstance(item, Notice):
-        return f"{item.job_name}: {item.previous_status or 'new'} → {item.status}"
-    return f"{item.job_name}: {item.status}"
+def _change_text(job_name: str, previous_status: str | None, status: str) -> str:
+    return f"{job_name}: {previous_status or 'new'} → {status}"
+
+
+def _notice_text(notice: Notice) -> str:
+    return _change_text(notice.job_name, notice.previous_status, notice.status)
 
 
 def _notice_lines(notice: Notice, destinations: list[Destination], style: Style, with_json: bool) -> list[str]:

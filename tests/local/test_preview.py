@@ -193,7 +193,7 @@ def test_each_destination_shows_what_it_would_be_sent_and_what_its_filter_drops(
     assert code == 0, err
     topic = destination_block(out, "  topic  JSON for subscribers of your own  (no filter: every published message)")
     assert "3 messages published · 1 recorded without a message" in topic
-    assert "not sent  fresh-submission: Submitted (not in notifyStatuses)" in topic
+    assert "not sent  fresh-submission: new → Submitted (not in notifyStatuses)" in topic
     team = destination_block(out, "  email  team@example.com")
     assert "(Completed, Expired, Failed, PartiallyCompleted, Stopped)  2 messages sent · 1 filtered out" in team
     assert "sent      nightly-eval: new → Completed" in team
@@ -227,8 +227,8 @@ def test_the_configuration_decides_what_is_published_and_c_overrides_it(bedrock,
     assert "notifier.config.json, then -c modelIdPatterns" in out
     assert "nightly-eval: new → Completed" in destination_block(out, "  topic ")
     assert "1 message published · 3 recorded without a message" in out
-    assert "catalog-embeddings: Failed (model not in modelIdPatterns)" in out
-    assert "support-summaries: InProgress (not in notifyStatuses)" in out
+    assert "catalog-embeddings: new → Failed (model not in modelIdPatterns)" in out
+    assert "support-summaries: new → InProgress (not in notifyStatuses)" in out
     assert "  email  none: no emails in the configuration" in out
     assert "  slack  off: slack is false in the configuration" in out
 
