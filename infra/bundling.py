@@ -53,12 +53,50 @@ RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "py
 # models of the locked botocore for these services, and the stack puts SDK_MODELS_DIR on AWS_DATA_PATH, which
 # botocore searches before its own data. Models only, not the SDK: nothing more to import at a cold start.
 SHIPPED_SERVICE_MODELS = ("bedrock",)
+# Parts of the dependencies the functions never import, left out of the asset: most of its bytes (Powertools'
+# event_handler alone is 2.9 MB), unzipped on every cold start for nothing. Powertools features other than logging,
+# metrics, tracing, batch, idempotency and parameters; slack_sdk's asyncio, legacy, OAuth, Socket Mode, RTM, SCIM,
+# audit-log and signature clients, and its deprecated `slack` package. tests/integration/test_asset_imports.py
+# imports every module of the notifier package from the built asset, so a part the code starts to use fails a test.
+UNUSED_DEPENDENCY_PARTS = (
+    *(
+        f"aws_lambda_powertools/{part}"
+        for part in (
+            "event_handler",
+            "utilities/auth_alpha",
+            "utilities/circuit_breaker",
+            "utilities/data_masking",
+            "utilities/feature_flags",
+            "utilities/kafka",
+            "utilities/parser",
+            "utilities/streaming",
+            "utilities/validation",
+        )
+    ),
+    "slack",
+    *(f"slack_sdk/{part}" for part in ("audit_logs", "oauth", "rtm", "rtm_v2", "scim", "signature", "socket_mode")),
+    *(
+        f"slack_sdk/web/{name}.py"
+        for name in (
+            "async_base_client",
+            "async_chat_stream",
+            "async_client",
+            "async_internal_utils",
+            "async_slack_response",
+            "legacy_base_client",
+            "legacy_client",
+            "legacy_slack_response",
+        )
+    ),
+    "slack_sdk/webhook/async_client.py",
+)
+
 SDK_MODELS_DIR = "sdk-models"
 LAMBDA_TASK_ROOT = "/var/task"  # where Lambda unpacks the asset
 # Which Python compiles the bytecode: a command or a path to a Python 3.13, or "none" to ship none.
 BYTECODE_PYTHON_VARIABLE = "NOTIFIER_BYTECODE_PYTHON"
 _NONE = {"none", "off", "false", "0"}
-_FORMAT = "2"  # change when the way the asset is assembled changes
+_FORMAT = "3"  # change when the way the asset is assembled changes
 _SKIPPED_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
 _LOCK_SOURCE = re.compile(r"^# source: requirements/runtime\.txt sha256=([0-9a-f]{64})$", re.MULTILINE)
 
@@ -190,6 +228,15 @@ def _strip_runtime_provided(target: Path) -> None:
             shutil.rmtree(directory, ignore_errors=True)
 
 
+def _strip_unused(target: Path) -> None:
+    for part in UNUSED_DEPENDENCY_PARTS:
+        path = target / part
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+
+
 def build_dependencies() -> Path:
     """build/deps-<hash>/: the locked runtime wheels, installed once per lock file."""
     final = BUILD_DIR / f"deps-{dependencies_hash()[:16]}"
@@ -208,6 +255,7 @@ def build_dependencies() -> Path:
         )
     _ship_service_models(staging)
     _strip_runtime_provided(staging)
+    _strip_unused(staging)
     try:
         os.rename(staging, final)
     except OSError:

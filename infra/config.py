@@ -328,6 +328,7 @@ class NotifierConfig:
     slack_timeout_seconds: int = _default("slackTimeoutSeconds")
     log_retention_days: int = _default("logRetentionDays")
     log_level: str = _default("logLevel")
+    tracing: bool = _default("tracing")
     removal_policy: str = _default("removalPolicy")
 
     def __post_init__(self) -> None:

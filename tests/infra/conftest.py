@@ -41,6 +41,7 @@ DEV = {
     "logRetentionDays": "7",
     "logLevel": "debug",
     "notifyOnFirstRun": "true",
+    "tracing": "true",
 }
 
 

@@ -94,6 +94,7 @@ def test_command_line_strings_are_read_as_their_types() -> None:
         logRetentionDays="90",
         logLevel="debug",
         jobNamePatterns="nightly-*,eval-?",
+        tracing="on",
     )
 
     assert given.schedule_minutes == 1
@@ -104,6 +105,7 @@ def test_command_line_strings_are_read_as_their_types() -> None:
     assert given.removal_policy == "destroy"
     assert given.log_retention_days == 90
     assert given.log_level == "DEBUG"
+    assert given.tracing is True
     assert given.job_name_patterns == ("nightly-*", "eval-?")
 
 

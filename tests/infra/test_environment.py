@@ -63,6 +63,7 @@ def test_the_poller_environment(default_synth: Synth) -> None:
         "TIMEOUT_RESERVE_SECONDS": "30",
         "AWS_MAX_ATTEMPTS": "6",
         "AWS_DATA_PATH": "/var/task/sdk-models",
+        "TRACING": "false",
     }
 
 
@@ -83,6 +84,7 @@ def test_the_poller_reads_its_environment_as_configured(any_synth: Synth) -> Non
         job_ttl=timedelta(days=config.job_ttl_days),
         publish_max_per_second=config.publish_max_per_second,
         time_reserve=timedelta(seconds=config.timeout_reserve_seconds),
+        tracing=config.tracing,
     )
 
 
@@ -96,6 +98,7 @@ def test_patterns_and_first_run_reach_the_poller(full_synth: Synth, dev_synth: S
         "12",
         "DEBUG",
     )
+    assert dev["TRACING"] == "true"
 
 
 def test_the_slack_environment(full_synth: Synth) -> None:
@@ -111,6 +114,7 @@ def test_the_slack_environment(full_synth: Synth) -> None:
         "SLACK_BROADCAST_STATUSES": "Expired,Failed,PartiallyCompleted",
         "SLACK_SECRET_MAX_AGE_SECONDS": "300",
         "SLACK_MESSAGE_TTL_DAYS": "30",
+        "TRACING": "false",
     }
 
 
@@ -128,6 +132,7 @@ def test_the_slack_function_reads_its_environment_as_configured(full_synth: Synt
         assert settings.broadcast_statuses == config.slack_broadcast_statuses
         assert settings.secret_max_age_seconds == config.slack_secret_max_age_seconds
         assert settings.message_ttl_days == config.slack_message_ttl_days
+        assert settings.tracing == config.tracing
 
 
 class Recording(dict[str, str]):

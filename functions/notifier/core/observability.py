@@ -1,12 +1,15 @@
-"""Logger, Metrics and Tracer, created once; metric names shared with the CDK stack's alarms and dashboard."""
+"""Logger and Metrics, created once, and the handlers' tracing; metric names shared with the CDK stack's alarms and
+dashboard."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import TypeVar
 
 import boto3
 import botocore
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 
 METRICS_NAMESPACE = "BedrockBatchNotifier"
 
@@ -28,9 +31,30 @@ SLACK_MESSAGES_SENT = "SlackMessagesSent"
 SLACK_RETRYABLE_FAILURES = "SlackRetryableFailures"
 SLACK_PERMANENT_FAILURES = "SlackPermanentFailures"
 
+# What the X-Ray SDK patches when tracing is on: the AWS calls (botocore) and Slack's (http.client, under urllib).
+TRACED_MODULES = ("botocore", "httplib")
+
 logger = Logger()
 metrics = Metrics(namespace=METRICS_NAMESPACE)
-tracer = Tracer()
+
+Handler = TypeVar("Handler", bound=Callable[..., object])
+
+
+def traced(handler: Handler) -> Handler:
+    """Powertools Tracer's capture_lambda_handler when the `tracing` setting is on; the handler itself when off.
+
+    Off, the X-Ray SDK is never imported: building a Tracer imports it and its recorder, sampler and clients, even
+    when told it is disabled, and that is a large share of a cold start. Lambda's own active tracing still records
+    each invocation either way.
+    """
+    from notifier.core.settings import TRACING  # settings imports this module's namespace
+
+    if not TRACING.from_env(os.environ):
+        return handler
+    from aws_lambda_powertools import Tracer
+
+    tracer = Tracer(patch_modules=TRACED_MODULES)
+    return tracer.capture_lambda_handler(capture_response=False)(handler)
 
 
 def log_cold_start() -> None:

@@ -269,6 +269,9 @@ SETTINGS: tuple[Setting, ...] = (
             choices=LOG_RETENTION_DAYS),
     Setting("logLevel", "POWERTOOLS_LOG_LEVEL", "choice", "INFO", "Log level of both functions.", (POLLER, SLACK),
             choices=("DEBUG", "INFO", "WARNING", "ERROR"), library="Powertools"),
+    Setting("tracing", "TRACING", "boolean", False,
+            "Trace each AWS and Slack call with the X-Ray SDK (Powertools Tracer). Off, Lambda still traces each "
+            "invocation, and a cold start does not import the X-Ray SDK.", (POLLER, SLACK)),
     Setting("removalPolicy", None, "choice", "retain",
             "retain: the table (with deletion protection), key, secret and logs outlive the stack; "
             "destroy (dev stacks): they are deleted with it.", choices=("retain", "destroy")),
@@ -299,6 +302,7 @@ SETTINGS: tuple[Setting, ...] = (
 
 BY_KEY = {s.key: s for s in SETTINGS if s.key}
 BY_ENV = {s.env: s for s in SETTINGS if s.env}
+TRACING = BY_ENV["TRACING"]
 
 _TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+$")
 _SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$")
@@ -332,6 +336,7 @@ class PollerSettings:
     job_ttl: timedelta = timedelta(days=BY_ENV["JOB_TTL_DAYS"].default)
     publish_max_per_second: float = BY_ENV["PUBLISH_MAX_PER_SECOND"].default
     time_reserve: timedelta = timedelta(seconds=BY_ENV["TIMEOUT_RESERVE_SECONDS"].default)
+    tracing: bool = TRACING.default  # applied at import, by notifier.core.observability.traced
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> PollerSettings:
@@ -348,6 +353,7 @@ class PollerSettings:
             job_ttl=timedelta(days=_env(env, "JOB_TTL_DAYS")),
             publish_max_per_second=_env(env, "PUBLISH_MAX_PER_SECOND"),
             time_reserve=timedelta(seconds=_env(env, "TIMEOUT_RESERVE_SECONDS")),
+            tracing=_env(env, "TRACING"),
         )
 
 
@@ -364,6 +370,7 @@ class SlackSettings:
     http_timeout_seconds: float = BY_ENV["SLACK_HTTP_TIMEOUT_SECONDS"].default
     idempotency_ttl_seconds: int = BY_ENV["SLACK_IDEMPOTENCY_TTL_HOURS"].default * 3600
     message_ttl_days: int = BY_ENV["SLACK_MESSAGE_TTL_DAYS"].default
+    tracing: bool = TRACING.default  # applied at import, by notifier.core.observability.traced
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> SlackSettings:
@@ -382,4 +389,5 @@ class SlackSettings:
             http_timeout_seconds=float(_env(env, "SLACK_HTTP_TIMEOUT_SECONDS")),
             idempotency_ttl_seconds=_env(env, "SLACK_IDEMPOTENCY_TTL_HOURS") * 3600,
             message_ttl_days=_env(env, "SLACK_MESSAGE_TTL_DAYS"),
+            tracing=_env(env, "TRACING"),
         )

@@ -31,7 +31,7 @@ from notifier.core.observability import (
     log_cold_start,
     logger,
     metrics,
-    tracer,
+    traced,
 )
 from notifier.core.settings import PollerSettings
 from notifier.poller.bedrock import BedrockJobs
@@ -142,7 +142,7 @@ def _emit(report: PollReport, duration_ms: float) -> None:
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
+@traced
 def handler(event: dict[str, Any], context: LambdaContext, dependencies: Dependencies | None = None) -> dict[str, Any]:
     settings = PollerSettings.from_env()
     if is_queued_batch(event):

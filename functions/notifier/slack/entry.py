@@ -21,7 +21,7 @@ from aws_lambda_powertools.utilities.parameters import SecretsProvider
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from notifier.core.notice import Notice
-from notifier.core.observability import log_cold_start, logger, metrics, tracer
+from notifier.core.observability import log_cold_start, logger, metrics, traced
 from notifier.core.settings import SlackSettings
 from notifier.slack.batch import BatchDelivery, DeliveryMode, SlackDependencies
 from notifier.slack.bot import ClaimWait
@@ -82,7 +82,7 @@ def default_dependencies(settings: SlackSettings) -> SlackDependencies:
 
 @logger.inject_lambda_context
 @metrics.log_metrics
-@tracer.capture_lambda_handler(capture_response=False)
+@traced
 def handler(event: dict[str, Any], context: LambdaContext, dependencies: SlackDependencies | None = None) -> dict:
     return deliver_batch(event, context, dependencies or default_dependencies(SlackSettings.from_env()))
 
