@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -105,6 +106,25 @@ def _read_integer(minimum: int, maximum: int) -> Callable[[str, Any, str], int]:
             number = int(value)
         if number is None:
             raise _error(key, value, "is not a whole number", accepted)
+        if not minimum <= number <= maximum:
+            raise _error(key, value, "is out of range", accepted)
+        return number
+
+    return read
+
+
+def _read_number(minimum: float, maximum: float) -> Callable[[str, Any, str], float]:
+    def read(key: str, value: Any, accepted: str) -> float:
+        number: float | None = None
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            number = float(value)
+        elif isinstance(value, str):
+            try:
+                number = float(value.strip())
+            except ValueError:
+                number = None
+        if number is None or not math.isfinite(number):
+            raise _error(key, value, "is not a number", accepted)
         if not minimum <= number <= maximum:
             raise _error(key, value, "is out of range", accepted)
         return number
@@ -253,6 +273,8 @@ def _parser(setting: Setting) -> _Parser:
     if setting.kind == "integer":
         minimum, maximum = setting.bounds
         return _Parser(setting.accepted, _read_integer(int(minimum), int(maximum)))
+    if setting.kind == "number":
+        return _Parser(setting.accepted, _read_number(*setting.bounds))
     if setting.kind == "choice":
         return _choice(setting.choices, accepted=setting.accepted, upper=setting.key == "logLevel")
     if setting.kind == "text":
@@ -305,6 +327,7 @@ class NotifierConfig:
     notify_statuses: frozenset[str] = _default("notifyStatuses")
     job_name_patterns: tuple[str, ...] = _default("jobNamePatterns")
     model_id_patterns: tuple[str, ...] = _default("modelIdPatterns")
+    error_rate_warning: float = _default("errorRateWarning")
     emails: tuple[EmailSubscriber, ...] = _default("emails")
     email_statuses: frozenset[str] | None = _default("emailStatuses")
     ops_emails: tuple[str, ...] = _default("opsEmails")

@@ -54,6 +54,9 @@ def build_test_notice(topic_arn: str, now: datetime, sent_by: str, transition_id
         "outputS3Uri": None,
         "consoleUrl": f"https://{region}.console.aws.amazon.com/bedrock/home?region={region}#/batch-inference",
         "detectedAt": moment,
+        "outcome": None,
+        "severity": "info",
+        "errorRate": None,
     }
 
 
@@ -81,6 +84,7 @@ def message_attributes(document: dict[str, Any]) -> dict[str, dict[str, str]]:
         "previousStatus": "none",
         "modelId": str(document["modelId"]),
         "jobName": str(document["jobName"]),
+        "severity": "info",  # a filter on severity warning or critical leaves it out, as a status filter does
     }
     return {name: {"DataType": "String", "StringValue": value} for name, value in values.items()}
 

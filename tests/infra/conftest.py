@@ -42,6 +42,7 @@ DEV = {
     "logLevel": "debug",
     "notifyOnFirstRun": "true",
     "tracing": "true",
+    "errorRateWarning": "0.1",
 }
 
 

@@ -95,6 +95,7 @@ def test_command_line_strings_are_read_as_their_types() -> None:
         logLevel="debug",
         jobNamePatterns="nightly-*,eval-?",
         tracing="on",
+        errorRateWarning="0.2",
     )
 
     assert given.schedule_minutes == 1
@@ -107,6 +108,7 @@ def test_command_line_strings_are_read_as_their_types() -> None:
     assert given.log_level == "DEBUG"
     assert given.tracing is True
     assert given.job_name_patterns == ("nightly-*", "eval-?")
+    assert given.error_rate_warning == 0.2
 
 
 def test_command_line_overrides_the_file_key_by_key(tmp_path: Path) -> None:
@@ -229,6 +231,16 @@ def test_the_timeout_follows_a_shorter_schedule() -> None:
         ({"jobNamePatterns": ["a,b"]}, 'jobNamePatterns=["a,b"] has an unusable pattern "a,b"'),
         ({"stackName": "1-bad"}, 'stackName="1-bad" is malformed (accepted: a CloudFormation stack name (a letter'),
         ({"notifier": "[1]"}, "notifier=[1] is not an object (accepted: an object of configuration keys)"),
+        # A percentage where a share is asked for: refused, not read as 500%.
+        (
+            {"errorRateWarning": 5},
+            "errorRateWarning=5 is out of range (accepted: a number from 0 to 1 (0.05 is 5%; 0: any failed record "
+            "warns))",
+        ),
+        ({"errorRateWarning": -0.1}, "errorRateWarning=-0.1 is out of range"),
+        ({"errorRateWarning": "5%"}, 'errorRateWarning="5%" is not a number (accepted: a number from 0 to 1'),
+        ({"errorRateWarning": True}, "errorRateWarning=true is not a number"),
+        ({"errorRateWarning": "nan"}, 'errorRateWarning="nan" is not a number'),
     ],
 )
 def test_bad_values_are_refused_with_the_key_and_the_accepted_values(context: dict[str, Any], message: str) -> None:

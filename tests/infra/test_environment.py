@@ -55,6 +55,7 @@ def test_the_poller_environment(default_synth: Synth) -> None:
         "NOTIFY_STATUSES": "Completed,Expired,Failed,InProgress,PartiallyCompleted,Stopped",
         "JOB_NAME_PATTERNS": "",
         "MODEL_ID_PATTERNS": "",
+        "ERROR_RATE_WARNING": "0.05",
         "OVERLAP_MINUTES": "10",
         "BASELINE_LOOKBACK_DAYS": "8",
         "NOTIFY_ON_FIRST_RUN": "false",
@@ -85,6 +86,7 @@ def test_the_poller_reads_its_environment_as_configured(any_synth: Synth) -> Non
         publish_max_per_second=config.publish_max_per_second,
         time_reserve=timedelta(seconds=config.timeout_reserve_seconds),
         tracing=config.tracing,
+        error_rate_warning=config.error_rate_warning,
     )
 
 
@@ -99,6 +101,7 @@ def test_patterns_and_first_run_reach_the_poller(full_synth: Synth, dev_synth: S
         "DEBUG",
     )
     assert dev["TRACING"] == "true"
+    assert (full["ERROR_RATE_WARNING"], dev["ERROR_RATE_WARNING"]) == ("0.05", "0.1")
 
 
 def test_the_slack_environment(full_synth: Synth) -> None:

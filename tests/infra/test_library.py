@@ -13,6 +13,7 @@ from tests.infra.conftest import SKIP_BUNDLING, Synth
 def users_own_stack() -> tuple[Any, Any, dict[str, Any]]:
     """What docs/library.md shows: a stack of the user's, the notifier in it, a queue of theirs subscribed."""
     from aws_cdk import App, Stack
+    from aws_cdk import aws_sns as sns
     from aws_cdk import aws_sns_subscriptions as subscriptions
     from aws_cdk import aws_sqs as sqs
     from aws_cdk.assertions import Template
@@ -30,7 +31,13 @@ def users_own_stack() -> tuple[Any, Any, dict[str, Any]]:
     )
     nag.acknowledge(notifier)
     queue = sqs.Queue(stack, "FailedJobs", enforce_ssl=True)
-    notifier.notifications.topic.add_subscription(subscriptions.SqsSubscription(queue, raw_message_delivery=True))
+    notifier.notifications.topic.add_subscription(
+        subscriptions.SqsSubscription(
+            queue,
+            raw_message_delivery=True,
+            filter_policy={"severity": sns.SubscriptionFilter.string_filter(allowlist=["warning", "critical"])},
+        )
+    )
     return stack, notifier, Template.from_stack(stack).to_json()
 
 
@@ -54,6 +61,9 @@ def test_the_construct_synthesizes_inside_a_users_own_stack() -> None:
     sqs_subscriptions = [s for s in of_type("AWS::SNS::Subscription") if s["Properties"]["Protocol"] == "sqs"]
     assert {"Ref": topic_id} in [s["Properties"]["TopicArn"] for s in sqs_subscriptions]
     assert any(s["Properties"].get("RawMessageDelivery") for s in sqs_subscriptions)
+    # Filtered on the severity attribute the poller sets: only jobs that did not simply work.
+    [mine] = [s for s in sqs_subscriptions if s["Properties"].get("RawMessageDelivery")]
+    assert mine["Properties"]["FilterPolicy"] == {"severity": ["warning", "critical"]}
 
 
 def test_the_stack_keeps_the_logical_ids_of_its_stateful_resources(full_synth: Synth) -> None:

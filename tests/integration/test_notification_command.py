@@ -21,7 +21,7 @@ STACK = "BedrockBatchNotifier"
 TRANSITION_FIELDS = {
     "schemaVersion", "transitionId", "jobArn", "jobName", "modelId", "region", "accountId", "previousStatus",
     "status", "submitTime", "lastModifiedTime", "endTime", "message", "records", "inputS3Uri", "outputS3Uri",
-    "consoleUrl", "detectedAt",
+    "consoleUrl", "detectedAt", "outcome", "severity", "errorRate",
 }  # fmt: skip
 
 
@@ -120,6 +120,7 @@ def test_the_email_rendering_and_subject_say_it_is_a_test() -> None:
         "previousStatus": "none",
         "modelId": "none (test notification)",
         "jobName": "notifier-test-notification",
+        "severity": "info",
     }
 
 

@@ -213,6 +213,37 @@ def test_subscribers_can_filter_on_status_model_and_job_name(harness):
     assert len(harness.notices()) == 3
 
 
+def test_a_completed_job_whose_every_record_failed_is_critical_and_subscribers_can_filter_on_severity(
+    harness, monkeypatch
+):
+    critical = subscribe_queue(harness.topic_arn, "critical-only", {"severity": ["critical"]})
+    not_success = subscribe_queue(harness.topic_arn, "needs-a-look", {"severity": ["warning", "critical"]})
+    failed_outcome = subscribe_queue(harness.topic_arn, "failed-outcome", {"outcome": ["failed"]})
+    monkeypatch.setenv("ERROR_RATE_WARNING", "0.1")
+    baseline(harness)
+    bedrock = harness.bedrock
+    for name, records in [
+        ("clean", {"total": 100, "processed": 100, "success": 100, "error": 0}),
+        ("few-errors", {"total": 100, "processed": 100, "success": 92, "error": 8}),  # 8%: under the 10% set
+        ("many-errors", {"total": 100, "processed": 100, "success": 85, "error": 15}),
+        ("all-errors", {"total": 100, "processed": 100, "success": 0, "error": 100}),
+    ]:
+        bedrock.set_status(bedrock.create_job(name), "Completed", records=records)
+    harness.poll()
+    documents = {d["jobName"]: d for d in harness.notices()}
+    assert {name: (d["outcome"], d["severity"], d["errorRate"]) for name, d in documents.items()} == {
+        "clean": ("succeeded", "info", 0.0),
+        "few-errors": ("succeededWithErrors", "info", 0.08),
+        "many-errors": ("succeededWithErrors", "warning", 0.15),
+        "all-errors": ("failed", "critical", 1.0),
+    }
+    assert _names(critical) == ["all-errors"]
+    assert sorted(_names(not_success)) == ["all-errors", "many-errors"]
+    assert _names(failed_outcome) == ["all-errors"]
+    subjects = {item["document"]["jobName"]: item["envelope"]["Subject"] for item in harness.received}
+    assert subjects["all-errors"] == "[CRITICAL] Bedrock batch job Completed, every record failed: all-errors"
+
+
 def _names(queue_url: str) -> list[str]:
     import boto3
 
@@ -236,7 +267,7 @@ def test_published_message_follows_the_schema_with_readable_email(harness):
     assert set(document) == {
         "schemaVersion", "transitionId", "jobArn", "jobName", "modelId", "region", "accountId", "previousStatus",
         "status", "submitTime", "lastModifiedTime", "endTime", "message", "records", "inputS3Uri", "outputS3Uri",
-        "consoleUrl", "detectedAt",
+        "consoleUrl", "detectedAt", "outcome", "severity", "errorRate",
     }  # fmt: skip
     assert document["schemaVersion"] == "1"
     assert document["previousStatus"] is None
@@ -245,7 +276,8 @@ def test_published_message_follows_the_schema_with_readable_email(harness):
     assert document["endTime"] is not None
     assert document["message"] == "Input file has 3 malformed records"
     assert document["consoleUrl"].startswith("https://us-east-1.console.aws.amazon.com/bedrock/")
-    assert envelope["Subject"] == "Bedrock batch job Failed: nightly-eval"
+    assert (document["outcome"], document["severity"], document["errorRate"]) == ("failed", "critical", 1.0)
+    assert envelope["Subject"] == "[CRITICAL] Bedrock batch job Failed: nightly-eval"
 
 
 def test_missing_or_malformed_configuration_is_named_at_start(harness, lambda_context, monkeypatch):

@@ -97,6 +97,26 @@ def test_broadcast_statuses_are_configurable(slack):
     assert broadcast.text.endswith("InProgress → Completed")
 
 
+def test_a_completed_job_whose_every_record_failed_is_red_and_broadcast_as_a_failed_one_is(slack):
+    deps = slack.dependencies(slack.bot_secret())
+    every_record_failed = step(
+        "Completed",
+        "InProgress",
+        125,
+        records={"total": 100, "processed": 100, "success": 0, "error": 100},
+        outcome="failed",
+        severity="critical",
+        errorRate=1.0,
+    )
+
+    deliver(slack, deps, IN_PROGRESS, every_record_failed)
+
+    parent, broadcast = slack.standin.channel_messages()
+    assert parent.text == ":x: Bedrock batch job nightly-eval-2024-05-01 is Completed: every record failed"
+    assert broadcast.reply_broadcast
+    assert broadcast.text == ":x: nightly-eval-2024-05-01: InProgress → Completed: every record failed"
+
+
 def test_a_job_first_seen_failed_is_not_announced_twice(slack):
     deps = slack.dependencies(slack.bot_secret())
 

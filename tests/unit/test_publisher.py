@@ -182,12 +182,14 @@ def test_the_request_is_a_json_structured_batch():
                         "Id": "0",
                         "Message": sns_message(notice),
                         "MessageStructure": "json",
-                        "Subject": "Bedrock batch job Failed: j0",
+                        "Subject": "[CRITICAL] Bedrock batch job Failed: j0",
                         "MessageAttributes": {
                             "status": {"DataType": "String", "StringValue": "Failed"},
                             "previousStatus": {"DataType": "String", "StringValue": "none"},
                             "modelId": {"DataType": "String", "StringValue": "m"},
                             "jobName": {"DataType": "String", "StringValue": "j0"},
+                            "severity": {"DataType": "String", "StringValue": "critical"},
+                            "outcome": {"DataType": "String", "StringValue": "failed"},
                         },
                     }
                 ],

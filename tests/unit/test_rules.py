@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from notifier.core.jobs import DEFAULT_NOTIFY_STATUSES, JobSnapshot
+from notifier.core.jobs import DEFAULT_NOTIFY_STATUSES, JobSnapshot, RecordCounts
 from notifier.poller.bedrock import call_limits
 from notifier.poller.rules import (
     MISSING,
@@ -204,3 +204,33 @@ def test_with_plenty_of_time_a_call_keeps_the_sdk_defaults_and_with_too_little_i
     assert limits is not None
     assert (limits.connect_timeout, limits.read_timeout, limits.max_attempts) == (5, 30, 3)
     assert call_limits(0.9, 3) is None
+
+
+def test_the_notice_of_a_job_that_ended_is_assessed_with_the_threshold_given():
+    ended = JobSnapshot(
+        ARN,
+        "nightly",
+        "amazon.nova-pro-v1:0",
+        "Completed",
+        T - timedelta(hours=1),
+        last_modified_time=T,
+        records=RecordCounts(total=100, processed=100, success=80, error=20),
+    )
+    stored = StoredJob(ARN, "InProgress", T - timedelta(hours=1))
+    default = detect(ended, stored)
+    lenient = detect_change(
+        ended,
+        stored,
+        silent=False,
+        rule=RULE,
+        region="us-east-1",
+        account_id="1",
+        detected_at=T,
+        error_rate_warning=0.5,
+    )
+    assert default is not None
+    assert default.notice is not None
+    assert lenient is not None
+    assert lenient.notice is not None
+    assert (default.notice.outcome, default.notice.severity) == ("succeededWithErrors", "warning")
+    assert (lenient.notice.outcome, lenient.notice.severity) == ("succeededWithErrors", "info")

@@ -21,6 +21,13 @@ def test_defaults_are_the_table_s() -> None:
     assert settings.baseline_lookback == timedelta(days=8)
     assert settings.notify_on_first_run is False
     assert settings.publish_max_per_second == 9
+    assert settings.error_rate_warning == 0.05
+
+
+def test_the_error_rate_threshold_is_a_share_from_0_to_1() -> None:
+    assert PollerSettings.from_env({**BASE, "ERROR_RATE_WARNING": "0.2"}).error_rate_warning == 0.2
+    assert PollerSettings.from_env({**BASE, "ERROR_RATE_WARNING": "0"}).error_rate_warning == 0.0
+    assert PollerSettings.from_env({**BASE, "ERROR_RATE_WARNING": "1"}).error_rate_warning == 1.0
 
 
 def test_the_slack_function_s_internal_tuning_is_read_from_its_variables() -> None:
@@ -70,6 +77,8 @@ def test_every_false_word_of_the_table_is_false(word: str) -> None:
             'PUBLISH_MAX_PER_SECOND="10" is out of range (accepted: a whole number from 1 to 9)',
         ),
         ({"NOTIFY_ON_FIRST_RUN": "maybe"}, 'NOTIFY_ON_FIRST_RUN="maybe" is not a boolean (accepted: true or false)'),
+        ({"ERROR_RATE_WARNING": "5"}, 'ERROR_RATE_WARNING="5" is out of range (accepted: a number from 0 to 1 (0.05'),
+        ({"ERROR_RATE_WARNING": "5%"}, 'ERROR_RATE_WARNING="5%" is not a number'),
     ],
 )
 def test_bad_values_are_named_with_what_is_accepted(env: dict[str, str], message: str) -> None:

@@ -203,3 +203,58 @@ def test_any_notice_renders_within_slack_limits(job_name, model_id, message, out
         for block in rendered.blocks:
             if block["type"] == "actions":
                 assert len(block["elements"][0]["text"]["text"]) <= MAX_BUTTON_TEXT
+
+
+def every_record_failed(**overrides: object) -> Notice:
+    return sample(
+        records={"total": 100, "processed": 100, "success": 0, "error": 100},
+        outcome="failed",
+        severity="critical",
+        errorRate=1.0,
+        **overrides,
+    )
+
+
+@pytest.mark.parametrize("render", RENDERERS)
+def test_a_completed_job_whose_every_record_failed_is_red_and_says_so(render):
+    # Given Bedrock's Completed for a job whose every record failed
+    message = render(every_record_failed())
+
+    # Then nothing about it is green or ticked, and its summary line says what happened
+    validate_message(message.as_payload())
+    assert message.attachments[0]["color"] == style_for("Failed").color != style_for("Completed").color
+    assert ":white_check_mark:" not in "\n".join([message.text, *texts(message)])
+    assert message.text.startswith(":x: ")
+    assert message.text.endswith("every record failed")
+    assert any("*every record failed*" in text for text in texts(message))
+
+
+def test_the_outcome_field_names_the_outcome_severity_and_error_rate():
+    everything = "\n".join(texts(transition_message(every_record_failed())))
+    assert "*Outcome*\nfailed (critical) · 100% errors" in everything
+
+
+@pytest.mark.parametrize(
+    ("outcome", "severity", "status", "emoji", "colour_of"),
+    [
+        ("succeeded", "info", "Completed", ":white_check_mark:", "Completed"),
+        ("succeededWithErrors", "info", "Completed", ":white_check_mark:", "Completed"),
+        ("succeededWithErrors", "warning", "Completed", ":warning:", "PartiallyCompleted"),
+        ("failed", "critical", "Completed", ":x:", "Failed"),
+        ("failed", "critical", "Failed", ":x:", "Failed"),
+        ("stopped", "warning", "Stopped", ":no_entry_sign:", "PartiallyCompleted"),
+        ("expired", "critical", "Expired", ":alarm_clock:", "Expired"),
+        ("partial", "warning", "Expired", ":warning:", "PartiallyCompleted"),
+        ("partial", "warning", "PartiallyCompleted", ":warning:", "PartiallyCompleted"),
+    ],
+)
+def test_each_outcome_has_its_emoji_and_a_colour_for_its_severity(outcome, severity, status, emoji, colour_of):
+    message = transition_message(sample(status=status, outcome=outcome, severity=severity))
+    assert message.text.startswith(emoji + " ")
+    assert message.attachments[0]["color"] == style_for(colour_of).color
+
+
+def test_a_document_without_an_outcome_looks_as_its_status_did():
+    message = transition_message(sample(records={"total": 100, "processed": 100, "success": 0, "error": 100}))
+    assert message.text.startswith(":white_check_mark: ")
+    assert message.attachments[0]["color"] == style_for("Completed").color

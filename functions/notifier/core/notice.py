@@ -13,6 +13,7 @@ from typing import Any
 
 from notifier.core.errors import InvalidNotice
 from notifier.core.jobs import JobSnapshot, RecordCounts
+from notifier.core.outcome import DEFAULT_ERROR_RATE_WARNING, OUTCOMES, SEVERITIES, assess
 from notifier.core.timefmt import isoformat, parse_time
 
 SCHEMA_VERSION = "1"
@@ -52,11 +53,23 @@ class Notice:
     console_url: str
     detected_at: datetime
     kind: str | None = None  # None: a transition; KIND_TEST: a person checking delivery (tools.test_notification)
+    # What came of the job (notifier.core.outcome). None in a document written before these fields existed:
+    # renderers then go by the status alone.
+    outcome: str | None = None
+    severity: str | None = None
+    error_rate: float | None = None
 
     @classmethod
     def for_transition(
-        cls, job: JobSnapshot, previous_status: str | None, region: str, account_id: str, detected_at: datetime
+        cls,
+        job: JobSnapshot,
+        previous_status: str | None,
+        region: str,
+        account_id: str,
+        detected_at: datetime,
+        error_rate_warning: float = DEFAULT_ERROR_RATE_WARNING,
     ) -> Notice:
+        assessment = assess(job.status, job.records, error_rate_warning)
         return cls(
             transition_id=transition_id(job.job_arn, job.status),
             job_arn=job.job_arn,
@@ -75,6 +88,9 @@ class Notice:
             output_s3_uri=job.output_s3_uri,
             console_url=console_url(region, job.job_arn),
             detected_at=detected_at,
+            outcome=assessment.outcome,
+            severity=assessment.severity,
+            error_rate=assessment.error_rate,
         )
 
     @property
@@ -101,6 +117,9 @@ class Notice:
             "outputS3Uri": self.output_s3_uri,
             "consoleUrl": self.console_url,
             "detectedAt": isoformat(self.detected_at),
+            "outcome": self.outcome,
+            "severity": self.severity,
+            "errorRate": self.error_rate,
         }
         if self.kind is not None:  # a transition's document has no kind (the schema's rule)
             document["kind"] = self.kind
@@ -145,6 +164,9 @@ class Notice:
             console_url=_optional_text(doc, "consoleUrl") or "",
             detected_at=detected_at or submit_time,
             kind=_optional_text(doc, "kind"),
+            outcome=_optional_choice(doc, "outcome", OUTCOMES),
+            severity=_optional_choice(doc, "severity", SEVERITIES),
+            error_rate=_rate(doc, "errorRate"),
         )
 
 
@@ -157,6 +179,21 @@ def _text(doc: dict[str, Any], key: str) -> str:
 
 def _optional_text(doc: dict[str, Any], key: str) -> str | None:
     return None if doc.get(key) is None else _text(doc, key)
+
+
+def _optional_choice(doc: dict[str, Any], key: str, choices: tuple[str, ...]) -> str | None:
+    """A word of a known set; a word this version does not know reads as absent (the schema may add words)."""
+    value = _optional_text(doc, key)
+    return value if value in choices else None
+
+
+def _rate(doc: dict[str, Any], key: str) -> float | None:
+    value = doc.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise InvalidNotice(f"{key} is {value!r:.40}, not a number from 0 to 1")
+    return float(value)
 
 
 def _moment(doc: dict[str, Any], key: str) -> datetime | None:

@@ -22,6 +22,7 @@ from typing import Any, Literal
 from notifier.core.errors import ConfigurationError
 from notifier.core.jobs import DEFAULT_NOTIFY_STATUSES, KNOWN_STATUSES
 from notifier.core.observability import METRICS_NAMESPACE
+from notifier.core.outcome import DEFAULT_ERROR_RATE_WARNING
 
 # The words read as true and false, in the configuration file, on the command line and in the environment.
 TRUE_WORDS = ("true", "yes", "on", "1")
@@ -211,6 +212,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("modelIdPatterns", "MODEL_ID_PATTERNS", "patterns", (),
             "Publish only jobs whose model id matches one of these patterns.", (POLLER,),
             default_text="[] (every model)"),
+    # A share, not a percentage: 5 (meaning 5%) is refused as out of range rather than read as 500%.
+    Setting("errorRateWarning", "ERROR_RATE_WARNING", "number", DEFAULT_ERROR_RATE_WARNING,
+            "A Completed job with more than this share of its processed records failed is severity warning "
+            "(outcome succeededWithErrors); every record failed is critical whatever this says.", (POLLER,),
+            minimum=0, maximum=1, accepted_text="a number from 0 to 1 (0.05 is 5%; 0: any failed record warns)"),
     Setting("emails", None, "emails", (), "Email subscriptions of the topic, each with an optional status filter.",
             accepted_text='a list of addresses or of {"address": ..., "statuses": [...]} objects', default_text="[]"),
     Setting("emailStatuses", None, "status filter", None,
@@ -228,7 +234,8 @@ SETTINGS: tuple[Setting, ...] = (
             accepted_text=f"{STATUS_LIST} ({_STATUS_FILTER_NOTE}), or null", default_text="null (every status)"),
     Setting("slackBroadcastStatuses", "SLACK_BROADCAST_STATUSES", "statuses",
             frozenset({"Failed", "Expired", "PartiallyCompleted"}),
-            "Statuses whose thread reply is also posted to the channel (bot-token mode).", (SLACK,)),
+            "Statuses whose thread reply is also posted to the channel (bot-token mode); so is every critical outcome.",
+            (SLACK,)),
     Setting("slackSecretMaxAgeSeconds", "SLACK_SECRET_MAX_AGE_SECONDS", "integer", 300,
             "How long the Slack function caches the secret.", (SLACK,), minimum=0, maximum=86400,
             unit=" of seconds"),
@@ -337,6 +344,7 @@ class PollerSettings:
     publish_max_per_second: float = BY_ENV["PUBLISH_MAX_PER_SECOND"].default
     time_reserve: timedelta = timedelta(seconds=BY_ENV["TIMEOUT_RESERVE_SECONDS"].default)
     tracing: bool = TRACING.default  # applied at import, by notifier.core.observability.traced
+    error_rate_warning: float = BY_ENV["ERROR_RATE_WARNING"].default
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> PollerSettings:
@@ -354,6 +362,7 @@ class PollerSettings:
             publish_max_per_second=_env(env, "PUBLISH_MAX_PER_SECOND"),
             time_reserve=timedelta(seconds=_env(env, "TIMEOUT_RESERVE_SECONDS")),
             tracing=_env(env, "TRACING"),
+            error_rate_warning=float(_env(env, "ERROR_RATE_WARNING")),
         )
 
 

@@ -296,6 +296,7 @@ class Poll:
                 region=self.region,
                 account_id=self.account_id,
                 detected_at=now,
+                error_rate_warning=self.settings.error_rate_warning,
             )
             if change is not None:
                 changes.append(change)

@@ -12,6 +12,7 @@ from fnmatch import fnmatchcase
 
 from notifier.core.jobs import KNOWN_STATUSES, LIFECYCLE_STEP, JobSnapshot, is_terminal
 from notifier.core.notice import Notice
+from notifier.core.outcome import DEFAULT_ERROR_RATE_WARNING
 
 # A job Get cannot find is retired only after this many polls in a row missed it, over at least this long:
 # Bedrock answers a transient 404 now and then for a job that is still running.
@@ -106,6 +107,7 @@ def detect_change(
     region: str,
     account_id: str,
     detected_at: datetime,
+    error_rate_warning: float = DEFAULT_ERROR_RATE_WARNING,
 ) -> Change | None:
     """The change to record for one observed job, or None when the table already knows this status.
 
@@ -117,7 +119,9 @@ def detect_change(
     notice = None
     if not silent and rule.wants(observed):
         previous_status = stored.status if stored else None
-        notice = Notice.for_transition(observed, previous_status, region, account_id, detected_at)
+        notice = Notice.for_transition(
+            observed, previous_status, region, account_id, detected_at, error_rate_warning=error_rate_warning
+        )
     return Change(job=observed, previous=stored, notice=notice)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from notifier.core.jobs import TERMINAL_STATUSES
 from notifier.core.notice import Notice
+from notifier.core.outcome import INFO, percent, summary
 from notifier.core.timefmt import describe_duration, isoformat
 
 SUBJECT_LIMIT = 99  # SNS rejects a Subject of 100 characters or more
@@ -24,8 +25,16 @@ def _ascii(text: str) -> str:
     return "".join(ch if ch.isprintable() else " " for ch in folded)
 
 
+def _summary(notice: Notice) -> str | None:
+    return summary(notice.status, notice.outcome, notice.records, notice.error_rate)
+
+
 def subject(notice: Notice) -> str:
-    prefix = f"Bedrock batch job {notice.status}: "
+    """The Subject, "Bedrock batch job Completed: NAME"; a warning or critical outcome is marked up front, so a job
+    Bedrock calls Completed whose records failed never reads like a success, and mail rules can sort on it."""
+    marker = f"[{notice.severity.upper()}] " if notice.severity and notice.severity != INFO else ""
+    said = _summary(notice)
+    prefix = f"{marker}Bedrock batch job {notice.status}{', ' + said if said else ''}: "
     text = _ascii(prefix + notice.job_name)
     return text if len(text) <= SUBJECT_LIMIT else text[: SUBJECT_LIMIT - 3] + "..."
 
@@ -48,8 +57,10 @@ def _records_line(notice: Notice) -> str | None:
 def email_text(notice: Notice) -> str:
     previous = notice.previous_status or "new"
     end_or_now = notice.end_time or notice.last_modified_time or notice.detected_at
+    said = _summary(notice)
     lines = [
-        f"Bedrock batch inference job {notice.job_name!r} is now {notice.status} (was {previous}).",
+        f"Bedrock batch inference job {notice.job_name!r} is now {notice.status} (was {previous})"
+        + (f": {said}." if said else "."),
         "",
         f"Job:        {notice.job_name}",
         f"Model:      {notice.model_id}",
@@ -64,6 +75,10 @@ def email_text(notice: Notice) -> str:
     records = _records_line(notice)
     if records:
         lines.append(f"Records:    {records}")
+    if notice.outcome:
+        lines.append(f"Outcome:    {notice.outcome} (severity {notice.severity or INFO})")
+    if notice.error_rate is not None:
+        lines.append(f"Error rate: {percent(notice.error_rate)} of processed records failed")
     if notice.message:
         lines.append(f"Message:    {notice.message}")
     if notice.output_s3_uri:
@@ -86,6 +101,9 @@ def message_attributes(notice: Notice) -> dict[str, dict[str, str]]:
         "previousStatus": notice.previous_status or "none",
         "modelId": notice.model_id,
         "jobName": notice.job_name,
+        # Absent on a notice recorded before outcomes existed; outcome only on a job that ended.
+        "severity": notice.severity or "",
+        "outcome": notice.outcome or "",
     }
     return {k: {"DataType": "String", "StringValue": v[:ATTRIBUTE_LIMIT]} for k, v in values.items() if v}
 

@@ -6,7 +6,8 @@ Three shapes:
 - thread_reply_message: the short reply posted in the parent's thread for each transition.
 
 Every message has a top-level ``text`` fallback (notifications, screen readers) and one attachment whose colour
-follows the status. Texts are cut to Slack's limits with a visible marker, so Slack never refuses a message.
+and emoji follow the outcome of a job that ended (a Completed job whose records failed is not green), else the
+status. Texts are cut to Slack's limits with a visible marker, so Slack never refuses a message.
 """
 
 from __future__ import annotations
@@ -18,6 +19,17 @@ from typing import Any
 
 from notifier.core.jobs import TERMINAL_STATUSES, RecordCounts
 from notifier.core.notice import Notice
+from notifier.core.outcome import (
+    EXPIRED,
+    FAILED,
+    PARTIAL,
+    STOPPED,
+    SUCCEEDED,
+    SUCCEEDED_WITH_ERRORS,
+    WARNING,
+    percent,
+    summary,
+)
 from notifier.core.timefmt import format_duration
 
 # Slack's limits (https://api.slack.com/reference/block-kit/blocks).
@@ -52,6 +64,16 @@ STATUS_STYLES: dict[str, StatusStyle] = {
     "Stopped": StatusStyle(":no_entry_sign:", "#616061"),
     "Expired": StatusStyle(":alarm_clock:", "#E01E5A"),
 }
+# A job that ended looks like what came of it; succeededWithErrors looks like success only below errorRateWarning.
+OUTCOME_STYLES: dict[str, StatusStyle] = {
+    SUCCEEDED: STATUS_STYLES["Completed"],
+    SUCCEEDED_WITH_ERRORS: STATUS_STYLES["Completed"],
+    FAILED: STATUS_STYLES["Failed"],
+    STOPPED: StatusStyle(":no_entry_sign:", "#ECB22E"),
+    EXPIRED: STATUS_STYLES["Expired"],
+    PARTIAL: STATUS_STYLES["PartiallyCompleted"],
+}
+ERRORS_WARNING_STYLE = StatusStyle(":warning:", "#ECB22E")
 TEST_COLOR = "#7B61FF"  # a colour no status has
 # A status Bedrock adds later still renders, just without a specific look.
 UNKNOWN_STATUS_STYLE = StatusStyle(":grey_question:", "#9E9E9E")
@@ -76,6 +98,30 @@ class SlackMessage:
 
 def style_for(status: str) -> StatusStyle:
     return STATUS_STYLES.get(status, UNKNOWN_STATUS_STYLE)
+
+
+def style_of(notice: Notice) -> StatusStyle:
+    """The outcome's look for a job that ended, the status's otherwise (and for documents without an outcome)."""
+    if notice.outcome == SUCCEEDED_WITH_ERRORS and notice.severity == WARNING:
+        return ERRORS_WARNING_STYLE
+    if notice.outcome in OUTCOME_STYLES:
+        return OUTCOME_STYLES[notice.outcome]
+    return style_for(notice.status)
+
+
+def outcome_text(notice: Notice) -> str | None:
+    """What the status alone does not say ("every record failed" and the like); None when it says it all."""
+    return summary(notice.status, notice.outcome, notice.records, notice.error_rate)
+
+
+def _status_line(notice: Notice, status: str) -> str:
+    said = outcome_text(notice)
+    return f"{status} · *{escape(said)}*" if said else status
+
+
+def _with_outcome(text: str, notice: Notice) -> str:
+    said = outcome_text(notice)
+    return f"{text}: {said}" if said else text
 
 
 # --- text helpers ----------------------------------------------------------------------------------------------
@@ -151,7 +197,7 @@ def _mrkdwn(text: str, limit: int = MAX_SECTION_TEXT) -> dict[str, str]:
 
 
 def _header(notice: Notice) -> dict[str, Any]:
-    text = f"{style_for(notice.status).emoji} {notice.job_name}"
+    text = f"{style_of(notice).emoji} {notice.job_name}"
     return {"type": "header", "text": {"type": "plain_text", "text": truncate(text, MAX_HEADER_TEXT), "emoji": True}}
 
 
@@ -170,6 +216,9 @@ def _fields(notice: Notice) -> dict[str, Any]:
     duration = duration_text(notice)
     if duration is not None:
         fields.append(f"*Duration*\n{duration}")
+    if notice.outcome is not None:
+        rate = f" · {percent(notice.error_rate)} errors" if notice.error_rate is not None else ""
+        fields.append(f"*Outcome*\n{notice.outcome} ({notice.severity or 'info'}){rate}")
     return {"type": "section", "fields": [_mrkdwn(field, MAX_FIELD_TEXT) for field in fields]}
 
 
@@ -210,19 +259,23 @@ def _context(notice: Notice, lead: str | None = None) -> dict[str, Any]:
 def _message(notice: Notice, text: str, blocks: list[dict[str, Any] | None]) -> SlackMessage:
     present = [block for block in blocks if block is not None][:MAX_BLOCKS]
     fallback = truncate(text, MAX_FALLBACK_TEXT)
-    attachment = {"color": style_for(notice.status).color, "fallback": fallback, "blocks": present}
+    attachment = {"color": style_of(notice).color, "fallback": fallback, "blocks": present}
     return SlackMessage(text=fallback, attachments=[attachment])
 
 
 def transition_message(notice: Notice) -> SlackMessage:
     """One self-contained message for one transition (webhook mode)."""
-    emoji = style_for(notice.status).emoji
+    emoji = style_of(notice).emoji
     return _message(
         notice,
-        f"{emoji} Bedrock batch job {escape(notice.job_name)}: {escape(status_change(notice))}",
+        _with_outcome(f"{emoji} Bedrock batch job {escape(notice.job_name)}: {escape(status_change(notice))}", notice),
         [
             _header(notice),
-            _section(f"*Status*  {escape(notice.previous_status or NEW_JOB)} → *{escape(notice.status)}*"),
+            _section(
+                _status_line(
+                    notice, f"*Status*  {escape(notice.previous_status or NEW_JOB)} → *{escape(notice.status)}*"
+                )
+            ),
             _fields(notice),
             _failure(notice),
             _output(notice),
@@ -234,13 +287,17 @@ def transition_message(notice: Notice) -> SlackMessage:
 
 def job_summary_message(notice: Notice) -> SlackMessage:
     """The job's parent message in bot mode: its current status, progress and duration."""
-    emoji = style_for(notice.status).emoji
+    emoji = style_of(notice).emoji
     return _message(
         notice,
-        f"{emoji} Bedrock batch job {escape(notice.job_name)} is {escape(notice.status)}",
+        _with_outcome(f"{emoji} Bedrock batch job {escape(notice.job_name)} is {escape(notice.status)}", notice),
         [
             _header(notice),
-            _section(f"*Status*  *{escape(notice.status)}* (was {escape(notice.previous_status or NEW_JOB)})"),
+            _section(
+                _status_line(
+                    notice, f"*Status*  *{escape(notice.status)}* (was {escape(notice.previous_status or NEW_JOB)})"
+                )
+            ),
             _section(text) if (text := progress_text(notice.records)) else None,
             _fields(notice),
             _failure(notice),
@@ -255,12 +312,12 @@ def job_summary_message(notice: Notice) -> SlackMessage:
 
 def thread_reply_message(notice: Notice) -> SlackMessage:
     """One line of the job's history, posted in the parent's thread."""
-    emoji = style_for(notice.status).emoji
-    line = f"{emoji} {escape(notice.previous_status or NEW_JOB)} → *{escape(notice.status)}*"
+    emoji = style_of(notice).emoji
+    line = _status_line(notice, f"{emoji} {escape(notice.previous_status or NEW_JOB)} → *{escape(notice.status)}*")
     records = records_text(notice.records)
     return _message(
         notice,
-        f"{emoji} {escape(notice.job_name)}: {escape(status_change(notice))}",
+        _with_outcome(f"{emoji} {escape(notice.job_name)}: {escape(status_change(notice))}", notice),
         [
             _section(f"{line} · records: {records}"),
             _failure(notice),

@@ -10,6 +10,7 @@ from typing import Any
 from notifier.core.jobs import TERMINAL_STATUSES
 from notifier.core.notice import Notice
 from notifier.core.observability import logger
+from notifier.core.outcome import CRITICAL
 from notifier.core.timefmt import isoformat
 from notifier.slack.blocks import delivery_test_message, job_summary_message, thread_reply_message
 from notifier.slack.clients import BotClient
@@ -92,8 +93,13 @@ class BotMode:
             parent, created = self._ensure_parent(notice)
         if not created:
             parent = self._refresh_parent(notice, parent)
-        replied = self._reply(notice, parent, broadcast=not created and notice.status in self._broadcast_statuses)
+        replied = self._reply(notice, parent, broadcast=not created and self._broadcasts(notice))
         return {"mode": self.name, "ts": parent.ts, "created": created, "replied": replied}
+
+    def _broadcasts(self, notice: Notice) -> bool:
+        """A broadcast status, or a critical outcome: a Completed job whose every record failed reaches the channel
+        as a Failed one does."""
+        return notice.status in self._broadcast_statuses or notice.severity == CRITICAL
 
     def _ensure_parent(self, notice: Notice) -> tuple[ParentMessage, bool]:
         order = notice_order(notice)
