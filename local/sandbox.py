@@ -133,6 +133,7 @@ class JobOutcome:
     sns: list[str] = field(default_factory=list)
     slack: list[str] = field(default_factory=list)
     email: list[str] = field(default_factory=list)
+    outcome: str | None = None  # what came of it, as its terminal notice said: "failed (critical)"
 
     @property
     def delivered(self) -> bool:
@@ -193,6 +194,7 @@ class Demo:
         self.sqs = boto3.client("sqs")
         self.summary = DemoSummary(jobs=[], slack_mode=options.slack_mode)
         self.sns_statuses: dict[str, list[str]] = {}
+        self.sns_outcomes: dict[str, str] = {}  # job ARN -> "outcome (severity)" of its terminal notice
         self.published: list[Notice] = []
         self.emails: list[Notice] = []
         self.shown_in_full = {"email": False, "slack": False}
@@ -361,6 +363,8 @@ class Demo:
         for document in self._drain(self.resources.observer_queue_url):
             notice = Notice.from_document(document)
             self.sns_statuses.setdefault(notice.job_arn, []).append(notice.status)
+            if notice.outcome is not None:
+                self.sns_outcomes[notice.job_arn] = f"{notice.outcome} ({notice.severity})"
             self.published.append(notice)
             if self.options.json:
                 self.step(
@@ -513,6 +517,7 @@ class Demo:
                     expected=None if job.key in baseline else expected.get(job.key),
                     sns=self.sns_statuses.get(arn, []),
                     slack=slack_statuses.get(arn, []),
+                    outcome=self.sns_outcomes.get(arn),
                 )
             )
         channel = self._channel()
@@ -587,9 +592,10 @@ def summary_table(summary: DemoSummary, style: Style | None = None) -> tuple[lis
             verdict = s.red("✗ lost")
         else:
             verdict = s.green("✓ not announced" if job.expected is None else "✓ delivered")
-        rows.append([job.name, "→".join(job.bedrock_path), published, email_view, slack_view, verdict])
+        outcome = job.outcome or "—"
+        rows.append([job.name, "→".join(job.bedrock_path), published, outcome, email_view, slack_view, verdict])
     slack_header = "Slack thread" if summary.slack_mode == "bot" else "Slack messages"
-    return ["job", "Bedrock statuses", "published on SNS", "email", slack_header, "verdict"], rows
+    return ["job", "Bedrock statuses", "published on SNS", "outcome", "email", slack_header, "verdict"], rows
 
 
 def summary_totals(summary: DemoSummary) -> list[str]:

@@ -32,6 +32,7 @@ JOBS = (
     Job("eval", "nightly-eval-claude", "anthropic.claude-3-5-sonnet-20240620-v1:0", "completes"),
     Job("support", "support-tickets-haiku", "anthropic.claude-3-haiku-20240307-v1:0", "partially completes"),
     Job("catalog", "catalog-embeddings-titan", "amazon.titan-embed-text-v2:0", "fails validation"),
+    Job("faq", "faq-answers-nova-lite", "amazon.nova-lite-v1:0", "Completed, yet every record failed"),
     Job("legal", "legal-review-llama", "meta.llama3-1-70b-instruct-v1:0", "is stopped by its owner"),
     Job("translation", "weekly-translation-mistral", "mistral.mistral-large-2402-v1:0", "expires in the queue"),
     Job("products", "product-descriptions-nova", "amazon.nova-pro-v1:0", "runs for hours, records growing"),
@@ -163,6 +164,7 @@ EVENTS: tuple[Event, ...] = (
     Submit(10, "support", total_records=5_000),
     Status(12, "catalog", "Validating"),
     Submit(15, "legal", total_records=1_200),
+    Submit(16, "faq", total_records=3_000),
     Status(18, "eval", "Validating"),
     Status(
         22,
@@ -177,6 +179,7 @@ EVENTS: tuple[Event, ...] = (
     Status(38, "support", "InProgress", (5_000, 0, 0, 0)),
     Status(45, "legal", "InProgress", (1_200, 0, 0, 0)),
     Status(50, "products", "InProgress", (PRODUCTS_TOTAL, 0, 0, 0)),
+    Status(55, "faq", "InProgress", (3_000, 0, 0, 0)),
     Progress(60, "backfill", BACKFILL_TOTAL, 190_250),
     Progress(70, "products", PRODUCTS_TOTAL, 3_100),
     Progress(75, "legal", 1_200, 430),
@@ -201,6 +204,8 @@ EVENTS: tuple[Event, ...] = (
     SlackRateLimit(119),
     Progress(120, "backfill", BACKFILL_TOTAL, 221_900),
     Progress(130, "products", PRODUCTS_TOTAL, 11_900),
+    # Bedrock says Completed, but every record's output is an error (the prompt template broke the request body).
+    Status(140, "faq", "Completed", (3_000, 3_000, 0, 3_000)),
     Status(150, "eval", "Completed", (2_000, 2_000, 2_000, 0)),
     Progress(160, "products", PRODUCTS_TOTAL, 15_400),
     Progress(180, "backfill", BACKFILL_TOTAL, 244_500),

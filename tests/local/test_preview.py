@@ -98,7 +98,7 @@ def test_a_fresh_deployment_preview_lists_the_transitions_and_messages_and_write
     assert "new → Submitted   recorded silently (not in notifyStatuses)" in out
     assert "last-week" not in out  # submitted before --since
     # The messages it would send: Slack and email, rendered from the same notices
-    assert "Subject: Bedrock batch job Failed: catalog-embeddings" in out
+    assert "Subject: [CRITICAL] Bedrock batch job Failed: catalog-embeddings" in out
     assert "Message:    Input file is not valid JSONL (line 12)" in out  # email body
     assert "┃ ❌ catalog-embeddings" in out  # Slack header block
     assert "Account:    123456789012 (us-east-1)" in out  # read from the job ARN
