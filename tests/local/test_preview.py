@@ -176,7 +176,7 @@ def test_the_first_run_follows_the_configuration_unless_asked_otherwise(bedrock,
     asked = capsys.readouterr().out
 
     assert "looks back 24 hours and records messages for the jobs it finds (as the stack does)" in told
-    assert "Subject: Bedrock batch job Failed: catalog-embeddings" in told
+    assert "Subject: [CRITICAL] Bedrock batch job Failed: catalog-embeddings" in told
     assert "last-week" not in told  # 1 day back
     assert "looks back 2 hours and records a silent baseline (asked for on the command line)" in asked
     assert "Subject:" not in asked
@@ -207,7 +207,10 @@ def test_each_destination_shows_what_it_would_be_sent_and_what_its_filter_drops(
     assert "filtered  nightly-eval: new → Completed" in slack
     assert "  ops    ops@example.com: alarms only, never a job's message" in out
     # Each message says who gets it
-    assert "To: team@example.com, oncall@example.com   Subject: Bedrock batch job Failed: catalog-embeddings" in out
+    assert (
+        "To: team@example.com, oncall@example.com   Subject: [CRITICAL] Bedrock batch job Failed: catalog-embeddings"
+        in out
+    )
     assert "To: team@example.com   Subject: Bedrock batch job Completed: nightly-eval" in out
     assert "Email (not sent: no configured address receives InProgress)" in out
     assert "Slack (not sent: Completed is not in slackStatuses)" in out

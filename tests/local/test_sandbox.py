@@ -82,7 +82,7 @@ def test_every_terminal_status_set_in_the_scenario_reached_sns_and_slack(demo):
 
     jobs = {job.name: job for job in summary.jobs}
     expected = expected_terminal_statuses()
-    assert len(expected) == 7
+    assert len(expected) == 8
     for job in summary.jobs:
         if job.expected is None:
             continue
@@ -104,6 +104,19 @@ def test_a_job_that_finished_before_the_deploy_is_a_silent_baseline(demo):
     assert digest.slack == []
 
 
+def test_a_completed_job_whose_every_record_failed_reads_as_a_failure_in_email_and_slack(webhook_demo):
+    summary, output = webhook_demo.summary, webhook_demo.output
+
+    [faq] = [job for job in summary.jobs if job.name == "faq-answers-nova-lite"]
+
+    assert faq.sns == ["InProgress", "Completed"]
+    assert faq.outcome == "failed (critical)"
+    assert "Subject: [CRITICAL] Bedrock batch job Completed, every record failed: faq-answers-nova-lite" in output
+    assert "Error rate: 100% of processed records failed" in output  # --verbose: its email in full
+    assert "┃ ❌ faq-answers-nova-lite" in output  # the card's header: red, not a tick
+    assert "┃ ✅ faq-answers-nova-lite" not in output
+
+
 def test_the_throttled_list_call_and_the_slack_429_were_retried(demo):
     summary, output = demo.summary, demo.output
 
@@ -121,14 +134,14 @@ def test_nothing_is_left_in_the_slack_queue_its_dlq_or_the_outbox(demo):
     assert summary.slack_queue_left == 0
     assert summary.slack_dlq_left == 0
     assert summary.unpublished_left == 0
-    assert summary.notices_published == summary.slack_replies == 11
-    assert summary.slack_messages == summary.slack_parents == 7  # one message per job in bot mode
+    assert summary.notices_published == summary.slack_replies == 13
+    assert summary.slack_messages == summary.slack_parents == 8  # one message per job in bot mode
 
 
 def test_email_gets_the_terminal_statuses_as_the_default_email_filter_says(demo):
     summary = demo.summary
 
-    assert summary.emails == 7
+    assert summary.emails == 8
     for job in summary.jobs:
         assert job.email == ([job.expected] if job.expected else []), job.name
     assert "InProgress" in {status for job in summary.jobs for status in job.slack}  # Slack has every status
@@ -144,13 +157,16 @@ def test_one_email_and_one_slack_message_in_full_then_a_line_for_each(demo):
     assert "1 replies" not in output
     email_lines = re.findall(r"^  email    To: ml-team@example\.com   Subject: (.+)$", output, re.MULTILINE)
     assert len(email_lines) == summary.emails
-    assert "Bedrock batch job PartiallyCompleted: support-tickets-haiku" in email_lines
+    assert (
+        "[WARNING] Bedrock batch job PartiallyCompleted, 2.58% of records failed: support-tickets-haiku" in email_lines
+    )
     slack_lines = re.findall(
         r"^  slack    (?:new message|message updated in place, reply in thread)(.*)$", output, re.M
     )
     assert len(slack_lines) == summary.slack_messages + summary.slack_updates  # each change, one line or in full
     assert any(
-        "⚠️ Bedrock batch job support-tickets-haiku is PartiallyCompleted · thread: 2 replies" in line
+        "⚠️ Bedrock batch job support-tickets-haiku is PartiallyCompleted: 2.58% of records failed · thread: 2 replies"
+        in line
         for line in slack_lines
     )
 
@@ -160,14 +176,14 @@ def test_webhook_mode_posts_one_message_per_status_change_and_verbose_shows_each
 
     assert summary.nothing_lost
     assert summary.slack_mode == "webhook"
-    assert summary.slack_messages == summary.notices_published == 11
+    assert summary.slack_messages == summary.notices_published == 13
     assert (summary.slack_parents, summary.slack_updates, summary.slack_replies) == (0, 0, 0)
     for job in summary.jobs:  # matched to the notices content for content, not by position
         assert sorted(job.slack) == sorted(job.sns), job.name
     assert summary.slack_rate_limited == 1  # the 429 hits the webhook post too
-    assert output.count("#C0123456789 · webhook message") == 11  # --verbose: every message in full
-    assert output.count("│ Bedrock batch inference job '") == summary.emails == 7
-    assert "Slack (webhook): 11 messages, one per status change" in summary_totals(summary)
+    assert output.count("#C0123456789 · webhook message") == 13  # --verbose: every message in full
+    assert output.count("│ Bedrock batch inference job '") == summary.emails == 8
+    assert "Slack (webhook): 13 messages, one per status change" in summary_totals(summary)
 
 
 def test_the_output_shows_no_log_lines(demo):
@@ -197,7 +213,7 @@ def test_make_demo_passes_its_options_through_and_writes_the_html_preview(make_d
     assert '"schemaVersion": "1"' in finished.stdout  # --json
     assert f"preview written to {make_demo.page}" in finished.stdout
     html = make_demo.page.read_text(encoding="utf-8")
-    assert "Bedrock batch job Expired: weekly-translation-mistral" in html
+    assert "[CRITICAL] Bedrock batch job Expired: weekly-translation-mistral" in html
     assert "product-descriptions-nova" in html
 
 
@@ -208,9 +224,9 @@ def test_the_html_preview_counts_replies_in_words_and_heads_every_summary_column
     assert '<div class="meta">2 replies</div>' in html
     assert "1 replies" not in html
     headers = re.findall(r"<th>([^<]*)</th>", html)
-    assert headers == ["job", "Bedrock statuses", "published on SNS", "email", "Slack thread", "verdict"]
+    assert headers == ["job", "Bedrock statuses", "published on SNS", "outcome", "email", "Slack thread", "verdict"]
     rows = re.findall(r"<tr>((?:<td[^>]*>[^<]*</td>)+)</tr>", html)
-    assert len(rows) == 8
+    assert len(rows) == 9
     assert all(row.count("<td") == len(headers) for row in rows)
 
 
@@ -244,13 +260,21 @@ def test_the_html_preview_in_a_headless_browser(make_demo):
     assert found["slack"]["right"] <= found["email"]["left"]  # the channel and the emails side by side
     assert found["slack"]["top"] == found["email"]["top"]
     assert found["overflow"] <= 0  # nothing wider than the window
-    assert found["headers"] == ["job", "Bedrock statuses", "published on SNS", "email", "Slack thread", "verdict"]
+    assert found["headers"] == [
+        "job",
+        "Bedrock statuses",
+        "published on SNS",
+        "outcome",
+        "email",
+        "Slack thread",
+        "verdict",
+    ]
     assert all(width > 0 for width in found["headerWidths"])
-    assert found["rowCells"] == [len(found["headers"])] * 8
+    assert found["rowCells"] == [len(found["headers"])] * 9
     assert found["threads"], "no Slack thread rendered"
     for thread in found["threads"]:
         count = thread["replies"]
         assert thread["label"] == (f"{count} reply" if count == 1 else f"{count} replies")
     assert {1, 2} <= {thread["replies"] for thread in found["threads"]}
     assert "rgb(221, 221, 221)" not in found["bars"]  # every card has its status colour, none the default grey
-    assert found["emails"] == 7
+    assert found["emails"] == 8
