@@ -11,7 +11,8 @@ ListModelInvocationJobs and GetModelInvocationJob, with
   the topic for your own subscribers, the ops addresses).
 
     python -m local.preview [--region R] [--profile P] [--config FILE] [-c KEY=VALUE] [--table NAME]
-                            [--since 7d] [--notify-first-run | --no-notify-first-run] [--json] [--transitions-only]
+                            [--since 7d] [--notify-first-run | --no-notify-first-run] [--slack-mode bot|webhook]
+                            [--json] [--transitions-only]
 
 Exit codes: 0 done; 2 a problem with the credentials, permissions, region or arguments (one line on stderr);
 1 Bedrock or DynamoDB kept failing after retries.
@@ -54,7 +55,7 @@ from notifier.poller.poll import Deadline, Poll
 from notifier.poller.publisher import PublishOutcome, Settle
 from notifier.poller.rules import Change, NotifyRule, StoredJob
 from notifier.poller.sns_message import sns_message
-from notifier.slack.blocks import transition_message
+from notifier.slack.blocks import job_summary_message, thread_reply_message, transition_message
 
 USER_ERROR = 2
 RUN_BUDGET = timedelta(minutes=15)  # the poll's deadline: far more than listing a busy account takes
@@ -283,6 +284,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="what a first run does with the jobs it finds: send their messages, or (--no-notify-first-run) record "
         "a silent baseline (default: the configuration's notifyOnFirstRun, as the stack does: a silent baseline)",
     )
+    parser.add_argument(
+        "--slack-mode",
+        choices=("webhook", "bot"),
+        default="webhook",
+        help="how to show the Slack messages: as an incoming webhook posts them (one per change; the default) or as "
+        "a bot token does (the job's message updated in place, a reply in its thread); the secret's content decides",
+    )
     parser.add_argument("--json", action="store_true", help="also print each SNS message (the JSON document)")
     parser.add_argument("--transitions-only", action="store_true", help="list the transitions, not the messages")
     return parser.parse_args(argv)
@@ -440,7 +448,7 @@ def report(preview: Preview, args: argparse.Namespace, out: TextIO) -> None:
     say("", *_destination_lines(destinations, changes, preview, style))
     if notices and not args.transitions_only:
         for notice in notices:
-            say("", *_notice_lines(notice, destinations, style, args.json))
+            say("", *_notice_lines(notice, destinations, preview.config, args, style))
     for note in preview.notes:
         say(style.yellow(f"note: {note}"))
     say("", style.dim(f"DynamoDB writes skipped: {_skipped_writes(preview.store)}"))
@@ -521,13 +529,39 @@ def _notice_text(notice: Notice) -> str:
     return _change_text(notice.job_name, notice.previous_status, notice.status)
 
 
-def _notice_lines(notice: Notice, destinations: list[Destination], style: Style, with_json: bool) -> list[str]:
+def _slack_lines(notice: Notice, config: NotifierConfig, mode: str, style: Style) -> list[str]:
+    """The Slack message(s) of one notice in the mode asked for, as notifier.slack's delivery modes post them."""
+    if mode == "webhook":
+        slack = transition_message(notice)
+        return [f"  {style.dim('(webhook: one message per change)')}", *_rendered(slack.text, slack.attachments, style)]
+    parent, reply = job_summary_message(notice), thread_reply_message(notice)
+    first = notice.previous_status is None  # the job's first message: posted, not updated
+    # As the bot mode does: a reply is also sent to the channel for these statuses, except on the job's first post.
+    broadcast = not first and notice.status in config.slack_broadcast_statuses
+    posted = "posted" if first else "updated in place"
+    also = ", also sent to the channel" if broadcast else ""
+    heading = f"(bot token: the job's message, {posted})"
+    return [
+        f"  {style.dim(heading)}",
+        *_rendered(parent.text, parent.attachments, style),
+        f"  {style.dim(f'(its thread: a reply{also})')}",
+        *_rendered(reply.text, reply.attachments, style),
+    ]
+
+
+def _rendered(text: str, attachments: list[dict[str, Any]], style: Style) -> list[str]:
+    return indent(message_lines(text, attachments, None, style), "    ")
+
+
+def _notice_lines(
+    notice: Notice, destinations: list[Destination], config: NotifierConfig, args: argparse.Namespace, style: Style
+) -> list[str]:
+    with_json = args.json
     change = f"{notice.previous_status or 'new'} → {notice.status}"
     lines = [style.bold(f"▸ {notice.job_name}: {change}") + style.dim(f"  ({notice.model_id})")]
-    slack = transition_message(notice)
     lines += [
         f"  {style.dim('Slack' + _not_sent_to_slack(destinations, notice))}",
-        *indent(message_lines(slack.text, slack.attachments, None, style), "    "),
+        *_slack_lines(notice, config, args.slack_mode, style),
     ]
     addresses = [d.name for d in recipients(destinations, notice, EMAIL)]
     heading = "Email" if addresses else f"Email (not sent: no configured address receives {notice.status})"

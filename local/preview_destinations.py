@@ -49,7 +49,7 @@ def configured_destinations(config: NotifierConfig) -> list[Destination]:
                 "the Slack channel of the secret",
                 config.slack_statuses,
                 note="the secret's content sets the mode: a webhook posts one message per change, a bot token one "
-                "message per job, updated in place, with the history in its thread",
+                "message per job, updated in place, with the history in its thread (--slack-mode shows either)",
             )
         )
     else:

@@ -35,6 +35,8 @@ def find_browser() -> str | None:
 def skip_reason() -> str | None:
     """Why the browser tests cannot run here, or None when they can."""
     if find_browser() is None:
+        if os.environ.get("CHROMIUM"):
+            return f"CHROMIUM={os.environ['CHROMIUM']} is not a command on this machine: {INSTALL_HINT}"
         return f"no headless Chromium on this machine ({', '.join(CANDIDATES)} not on PATH): {INSTALL_HINT}"
     return None
 

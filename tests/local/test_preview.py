@@ -329,3 +329,25 @@ def test_bad_arguments_are_one_line_and_exit_code_2(
     assert code == 2
     assert err.startswith(message)
     assert err.count("\n") == 1
+
+
+def test_slack_mode_bot_shows_the_jobs_message_and_its_thread_reply(harness, guarded, configured, capsys):
+    # Given a deployed notifier that follows a running job, which then fails
+    jobs = jobs_of_a_busy_day(harness.bedrock)
+    harness.poll()
+    harness.bedrock.set_status(jobs["running"], "Failed", message="model error")
+    argv = ["--table", harness.table, *configured({"slack": True})]
+
+    assert preview.main([*argv, "--slack-mode", "bot"], session=guarded.session) == 0
+    bot = capsys.readouterr().out
+    assert preview.main(argv, session=guarded.session) == 0
+    webhook = capsys.readouterr().out
+
+    # Then bot mode shows the job's message updated in place and a reply, sent to the channel (a Failed job)
+    assert "(bot token: the job's message, updated in place)" in bot
+    assert "┃ Status  Failed (was InProgress)" in bot  # the parent: the current status
+    assert "(its thread: a reply, also sent to the channel)" in bot
+    assert "┃ ❌ InProgress → Failed · records:" in bot  # the reply: one line of history
+    assert "(webhook: one message per change)" in webhook
+    assert "┃ Status  InProgress → Failed" in webhook
+    assert "history in its thread (--slack-mode shows either)" in webhook
