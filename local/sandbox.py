@@ -565,8 +565,9 @@ class Demo:
                     found.setdefault(notice.job_arn, []).append(notice.status)
             return found
         for message in self._channel():
-            for reply in message.replies:
-                payload = (reply.metadata or {}).get("event_payload", {})
+            # The parent announced the job's first transition (its metadata stays that one's); replies the later ones.
+            for shown in (message, *message.replies):
+                payload = (shown.metadata or {}).get("event_payload", {})
                 if "jobArn" in payload and "status" in payload:
                     found.setdefault(str(payload["jobArn"]), []).append(str(payload["status"]))
         return found

@@ -1317,8 +1317,8 @@ class Soak:
             arn = str(payload.get("jobArn", ""))
             if message.thread_ts is None:
                 parents[arn] += 1
-            else:
-                replies[(arn, str(payload.get("status", "")))] += 1
+            # A parent shows the job's first transition (its metadata stays that one's), a reply each later one.
+            replies[(arn, str(payload.get("status", "")))] += 1
         poison_arns = {plan.arn for plan in self.poison}
         dead_bodies = [m.body for m in self.queue.dead] + [
             m["Body"] for m in _drain(self.sqs, self.resources.slack_dlq_url)
@@ -1423,7 +1423,7 @@ class Soak:
             "lost": len(missing),
             "emailDuplicates": duplicates,
             "emailRepeatsOwedToKills": sum(self.allowed_email_duplicates.values()),
-            "slackReplies": sum(replies.values()),
+            "slackReplies": sum(replies.values()) - sum(parents.values()),
             "slackParents": sum(parents.values()),
             "dlq": len(dead_ids),
             "visibilityChanges": self.visibility_changes,

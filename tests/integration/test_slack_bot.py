@@ -1,4 +1,4 @@
-"""Bot-token mode over real HTTP: one parent message per job updated in place, a thread reply per transition."""
+"""Bot-token mode over real HTTP: one parent message per job updated in place, a thread reply per later transition."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def deliver(slack, deps, *documents: dict[str, Any]) -> list[dict[str, Any]]:
     return [slack.invoke(sqs_event(sns_body(document)), deps) for document in documents]
 
 
-def test_one_parent_per_job_updated_in_place_with_a_thread_reply_per_transition(slack, capsys):
+def test_one_parent_per_job_updated_in_place_with_a_thread_reply_per_later_transition(slack, capsys):
     deps = slack.dependencies(slack.bot_secret())
 
     responses = deliver(slack, deps, SUBMITTED, IN_PROGRESS, COMPLETED)
@@ -59,9 +59,8 @@ def test_one_parent_per_job_updated_in_place_with_a_thread_reply_per_transition(
     assert "*Completed* (was InProgress)" in parent.all_text
     assert "100% · 100 of 100 records processed" in parent.all_text
     assert "2h 5m" in parent.all_text
-    # The thread keeps the history, and nothing was broadcast
+    # The parent announced the job; the thread keeps the history after it, and nothing was broadcast
     assert [reply.text.split(": ")[-1] for reply in parent.replies] == [
-        "new → Submitted",
         "Submitted → InProgress",
         "InProgress → Completed",
     ]
@@ -70,7 +69,10 @@ def test_one_parent_per_job_updated_in_place_with_a_thread_reply_per_transition(
     assert {r.headers["authorization"] for r in slack.standin.requests_to("/api/chat.postMessage")} == {
         f"Bearer {DEFAULT_TOKEN}"
     }
-    assert metric_sums(capsys.readouterr().out)["SlackMessagesSent"] == 2 + 2 * 2  # post+reply, then update+reply
+    assert metric_sums(capsys.readouterr().out)["SlackMessagesSent"] == 1 + 2 * 2  # the parent, then update+reply
+    # The first notice was one Slack call
+    assert len(slack.standin.requests_to("/api/chat.postMessage")) == 1 + 2
+    assert len(slack.standin.requests_to("/api/chat.update")) == 2
 
 
 def test_a_failed_job_broadcasts_its_reply_to_the_channel(slack):
@@ -85,7 +87,7 @@ def test_a_failed_job_broadcasts_its_reply_to_the_channel(slack):
     assert broadcast.reply_broadcast
     assert broadcast.thread_ts == parent.ts
     assert broadcast.text == ":x: nightly-eval-2024-05-01: InProgress → Failed"
-    assert [reply.reply_broadcast for reply in parent.replies] == [False, True]
+    assert [reply.reply_broadcast for reply in parent.replies] == [True]
 
 
 def test_broadcast_statuses_are_configurable(slack):
@@ -117,13 +119,15 @@ def test_a_completed_job_whose_every_record_failed_is_red_and_broadcast_as_a_fai
     assert broadcast.text == ":x: nightly-eval-2024-05-01: InProgress → Completed: every record failed"
 
 
-def test_a_job_first_seen_failed_is_not_announced_twice(slack):
+def test_a_job_first_seen_failed_is_announced_once(slack):
     deps = slack.dependencies(slack.bot_secret())
 
     deliver(slack, deps, step("Failed", None, 5, message="bad input"))
 
     [parent] = slack.standin.channel_messages()
-    assert [reply.reply_broadcast for reply in parent.replies] == [False]
+    assert parent.text.endswith("is Failed")
+    assert parent.replies == []
+    assert len(slack.standin.requests) == 1
 
 
 def test_an_older_transition_arriving_late_does_not_overwrite_the_parent(slack):
@@ -134,7 +138,7 @@ def test_an_older_transition_arriving_late_does_not_overwrite_the_parent(slack):
     [parent] = slack.standin.channel_messages()
     assert parent.text.endswith("is Completed")
     assert parent.edits == 1
-    assert len(parent.replies) == 3  # the late one still joins the history
+    assert len(parent.replies) == 2  # the late one still joins the history
 
 
 def test_a_redelivered_transition_neither_updates_nor_replies_again(slack, captured_logs):
@@ -144,7 +148,7 @@ def test_a_redelivered_transition_neither_updates_nor_replies_again(slack, captu
 
     [parent] = slack.standin.channel_messages()
     assert parent.edits == 1
-    assert len(parent.replies) == 2
+    assert len(parent.replies) == 1
     assert len(slack.standin.requests_to("/api/chat.update")) == 1
     assert "Transition already delivered to Slack; not posting again" in captured_logs.text
 
@@ -164,10 +168,7 @@ def test_a_failure_between_the_update_and_the_reply_does_not_double_the_reply_on
     assert second == {"batchItemFailures": []}
     [parent] = slack.standin.channel_messages()
     assert parent.text.endswith("is Completed")
-    assert [reply.text.split(": ")[-1] for reply in parent.replies] == [
-        "Submitted → InProgress",
-        "InProgress → Completed",
-    ]
+    assert [reply.text.split(": ")[-1] for reply in parent.replies] == ["InProgress → Completed"]
 
 
 def test_a_crash_after_the_reply_does_not_post_it_again(slack):
@@ -183,7 +184,7 @@ def test_a_crash_after_the_reply_does_not_post_it_again(slack):
 
     assert again["replied"] is False
     [parent] = slack.standin.channel_messages()
-    assert len(parent.replies) == 2
+    assert len(parent.replies) == 1
 
 
 def test_a_parent_deleted_in_slack_is_posted_again(slack):
@@ -221,11 +222,11 @@ def test_concurrent_first_transitions_create_one_parent(slack):
     for thread in threads:
         thread.join(timeout=10)
 
-    # Then there is one parent, showing the later status, with both replies
+    # Then there is one parent, showing the later status, and the other transition in its thread
     assert responses == [{"batchItemFailures": []}] * 2
     [parent] = slack.standin.channel_messages()
     assert parent.text.endswith("is InProgress")
-    assert len(parent.replies) == 2
+    assert len(parent.replies) == 1
 
 
 def test_a_delivery_waits_for_the_one_posting_the_parent_then_goes_back_to_the_queue(slack):
@@ -369,10 +370,11 @@ def test_a_failure_to_record_the_parent_after_posting_it_does_not_post_a_second_
     # When SQS redelivers the transition
     [second] = deliver(slack, deps, SUBMITTED)
 
-    # Then the function found the parent by its metadata and kept it: one parent, one reply
+    # Then the function found the parent by its metadata and kept it: one parent, which shows the transition
     assert second == {"batchItemFailures": []}
     [parent] = slack.standin.channel_messages()
-    assert [reply.text.split(": ")[-1] for reply in parent.replies] == ["new → Submitted"]
+    assert parent.text.endswith("is Submitted")
+    assert parent.replies == []
     assert deps.store.load(SUBMITTED["jobArn"], DEFAULT_CHANNEL).ts == parent.ts
     assert len(slack.standin.requests_to("/api/conversations.history")) == 1
 
@@ -392,10 +394,7 @@ def test_a_failure_to_record_a_reply_after_posting_it_does_not_post_it_twice(sla
     # Then the function found the reply in the thread and did not post it again
     assert second == {"batchItemFailures": []}
     [parent] = slack.standin.channel_messages()
-    assert [reply.text.split(": ")[-1] for reply in parent.replies] == [
-        "Submitted → InProgress",
-        "InProgress → Completed",
-    ]
+    assert [reply.text.split(": ")[-1] for reply in parent.replies] == ["InProgress → Completed"]
     assert COMPLETED["transitionId"] in deps.store.load(COMPLETED["jobArn"], DEFAULT_CHANNEL).replied
     assert len(slack.standin.requests_to("/api/conversations.replies")) == 1
 
@@ -412,7 +411,7 @@ def test_a_reply_that_never_reached_slack_is_posted_on_the_retry(slack):
 
     assert second == {"batchItemFailures": []}
     [parent] = slack.standin.channel_messages()
-    assert len(parent.replies) == 2
+    assert len(parent.replies) == 1
 
 
 def test_without_the_history_scope_a_failed_write_means_a_second_post_not_a_lost_notice(slack, captured_logs):
@@ -445,3 +444,22 @@ def test_a_parent_post_without_an_answer_keeps_its_claim_and_is_looked_for_befor
     assert second == {"batchItemFailures": []}
     assert len(slack.standin.channel_messages()) == 1
     assert len(slack.standin.requests_to("/api/conversations.history")) == 1
+
+
+def test_one_slack_client_serves_every_batch_of_a_warm_container(slack):
+    # Given one container's dependencies, and a secret rotated between two of its batches
+    secret_arn = slack.bot_secret(token="xoxb-token-a")
+    slack.standin.add_token("xoxb-token-a")
+    slack.standin.add_token("xoxb-token-b")
+    deps = slack.dependencies(secret_arn)
+
+    deliver(slack, deps, SUBMITTED, IN_PROGRESS)
+    [first] = deps.clients.values()
+    slack.rotate_secret(secret_arn, {"botToken": "xoxb-token-b", "channel": DEFAULT_CHANNEL})
+    deps.secrets.refresh()
+    deliver(slack, deps, COMPLETED)
+
+    # Then the batches before the rotation shared one client, and the new token got one of its own
+    assert len(deps.clients) == 2
+    assert next(iter(deps.clients.values())) is first
+    assert slack.standin.requests[-1].headers["authorization"] == "Bearer xoxb-token-b"

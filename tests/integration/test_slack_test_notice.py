@@ -90,7 +90,7 @@ def test_in_bot_mode_a_test_notice_is_a_message_of_its_own_that_no_job_updates(s
     assert test.text.startswith(":test_tube: TEST")
     assert test.edits == 0
     assert job.edits == 1  # the job's parent, updated for Completed
-    assert len(job.replies) == 2
+    assert len(job.replies) == 1  # Completed; the parent itself announced InProgress
 
 
 def test_a_transition_document_has_no_kind_and_a_test_notice_keeps_its_own() -> None:

@@ -65,9 +65,26 @@ class SlackDependencies:
     sleep: Sleep = time.sleep
     claim_wait: ClaimWait | None = None
     queue: SlackQueue = field(init=False)
+    # The Slack clients, one per credentials, kept for the container's life and bound to each batch's clock.
+    clients: dict[SlackCredentials, BotClient | WebhookSender] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.queue = SlackQueue(self.sqs)
+
+    def client_for(
+        self, credentials: SlackCredentials, remaining_seconds: Callable[[], float]
+    ) -> BotClient | WebhookSender:
+        client = self.clients.get(credentials)
+        if client is None:
+            settings = self.settings
+            policy = RetryPolicy(settings.max_retries, settings.retry_backoff_seconds, settings.http_timeout_seconds)
+            if isinstance(credentials, BotCredentials):
+                client = BotClient(credentials.token, settings.api_url, policy, remaining_seconds, self.sleep)
+            else:
+                client = WebhookSender(credentials.url, policy, remaining_seconds, self.sleep)
+            self.clients[credentials] = client
+        client.bind(remaining_seconds)
+        return client
 
 
 # --- parsing ---------------------------------------------------------------------------------------------------
@@ -211,10 +228,9 @@ class BatchDelivery:
 
     def _use(self, credentials: SlackCredentials) -> None:
         settings = self._deps.settings
-        policy = RetryPolicy(settings.max_retries, settings.retry_backoff_seconds, settings.http_timeout_seconds)
         self._credentials = credentials
-        if isinstance(credentials, BotCredentials):
-            client = BotClient(credentials.token, settings.api_url, policy, self._remaining_seconds, self._deps.sleep)
+        client = self._deps.client_for(credentials, self._remaining_seconds)
+        if isinstance(client, BotClient) and isinstance(credentials, BotCredentials):
             self._mode = BotMode(
                 client,
                 credentials.channel,
@@ -225,8 +241,8 @@ class BatchDelivery:
                 claim_wait=self._deps.claim_wait,
             )
         else:
-            sender = WebhookSender(credentials.url, policy, self._remaining_seconds, self._deps.sleep)
-            self._mode = WebhookMode(sender, self._count_sent)
+            assert isinstance(client, WebhookSender)
+            self._mode = WebhookMode(client, self._count_sent)
 
     def _count_sent(self) -> None:
         self.counts["sent"] += 1

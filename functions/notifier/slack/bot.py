@@ -1,4 +1,4 @@
-"""Bot-token mode: one parent message per job, updated in place, plus a thread reply per transition."""
+"""Bot-token mode: one parent message per job, updated in place, plus a thread reply per later transition."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from notifier.slack.failures import (
     RetryableSlackFailure,
     SlackFailure,
 )
-from notifier.slack.message_store import ParentMessage, SlackMessageStore
+from notifier.slack.message_store import Claim, ParentMessage, Refused, SlackMessageStore
 from notifier.slack.retry import Sleep
 
 EVENT_TYPE = "bedrock_batch_job_transition"  # Slack message metadata of every message this mode posts
@@ -46,10 +46,13 @@ class ClaimWait:
 
 
 class BotMode:
-    """One parent message per job, updated in place, plus a thread reply per transition.
+    """One parent message per job, updated in place, plus a thread reply per later transition.
+
+    A job's first notice is one Slack call (the parent, showing it) and two writes (the claim before posting, the
+    ts after); each later one updates the parent and replies in its thread.
 
     Safe under SQS redelivery, out-of-order delivery and concurrent invocations (the state table holds the
-    parent's ts, the latest transition shown and the transitions already replied in the thread):
+    parent's ts, the latest transition shown and the transitions already shown, in the parent or the thread):
     - the first transition of a job claims the parent with a conditional put; a concurrent one waits for the ts;
     - the parent is updated only by a transition at least as recent as the one it shows (conditional write);
     - a thread reply is noted before posting and recorded after, so a retry after a crash between the parent update
@@ -87,14 +90,15 @@ class BotMode:
             ts = self._client.post(self._channel, delivery_test_message(notice))
             self._on_sent()
             return {"mode": self.name, "ts": ts, "created": True, "replied": False}
-        parent = self._store.load(notice.job_arn, self._channel)
-        created = False
+        # A job the poller saw for the first time has, as a rule, no message yet: claim it at once, no read first.
+        parent = None if notice.previous_status is None else self._store.load(notice.job_arn, self._channel)
         if parent is None or parent.ts is None:
             parent, created = self._ensure_parent(notice)
-        if not created:
-            parent = self._refresh_parent(notice, parent)
-        replied = self._reply(notice, parent, broadcast=not created and self._broadcasts(notice))
-        return {"mode": self.name, "ts": parent.ts, "created": created, "replied": replied}
+            if created:  # the parent shows this transition: it needs no thread reply
+                return {"mode": self.name, "ts": parent.ts, "created": True, "replied": False}
+        parent = self._refresh_parent(notice, parent)
+        replied = self._reply(notice, parent, broadcast=self._broadcasts(notice))
+        return {"mode": self.name, "ts": parent.ts, "created": False, "replied": replied}
 
     def _broadcasts(self, notice: Notice) -> bool:
         """A broadcast status, or a critical outcome: a Completed job whose every record failed reaches the channel
@@ -111,7 +115,9 @@ class BotMode:
             notice,
             self._claim_wait.stale_after_seconds,
         )
-        if claim is not None:
+        if isinstance(claim, Refused) and claim.current is not None and claim.current.ts is not None:
+            return claim.current, False  # the job's message exists (an earlier transition arrived first)
+        if isinstance(claim, Claim):
             ts = None
             if claim.replaced is not None:
                 # The delivery that held the claim before (this one's earlier attempt, or a crashed one) may have
@@ -127,7 +133,8 @@ class BotMode:
                     self._store.release_claim(notice.job_arn, self._channel, notice.transition_id)
                     raise
                 self._on_sent()
-            recorded = self._store.record_parent(notice.job_arn, self._channel, ts)
+            shown = notice.transition_id if mine else None  # a parent of another transition's does not show this one
+            recorded = self._store.record_parent(notice.job_arn, self._channel, ts, shown)
             # Not created by this transition when a takeover of a stale claim found or recorded another parent
             # first: that one is kept, and updated to show this transition.
             return recorded, mine and recorded.ts == ts

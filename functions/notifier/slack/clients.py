@@ -49,18 +49,31 @@ def _call_timeout(policy: RetryPolicy, remaining_seconds: RemainingSeconds) -> i
     return math.floor(seconds)
 
 
-class WebhookSender:
+class _Bound:
+    """Built once per warm container and bound to each invocation's remaining time (``bind``)."""
+
+    def __init__(self, remaining_seconds: RemainingSeconds) -> None:
+        self._bound = remaining_seconds
+
+    def bind(self, remaining_seconds: RemainingSeconds) -> None:
+        self._bound = remaining_seconds
+
+    def _remaining_seconds(self) -> float:
+        return self._bound()
+
+
+class WebhookSender(_Bound):
     """Posts to one incoming webhook."""
 
     def __init__(self, url: str, policy: RetryPolicy, remaining_seconds: RemainingSeconds, sleep: Sleep) -> None:
+        super().__init__(remaining_seconds)
         exclude_from_traces(url)
         self._policy = policy
-        self._remaining_seconds = remaining_seconds
         self._client = WebhookClient(
             url=url,
             timeout=_timeout(policy),
             logger=SDK_LOGGER,
-            retry_handlers=retry_handlers(policy, remaining_seconds, sleep),
+            retry_handlers=retry_handlers(policy, self._remaining_seconds, sleep),
         )
 
     def __repr__(self) -> str:
@@ -77,20 +90,24 @@ class WebhookSender:
             raise failure
 
 
-class BotClient:
-    """chat.postMessage, chat.update and the two history reads, with one bot token."""
+class BotClient(_Bound):
+    """chat.postMessage, chat.update and the two history reads, with one bot token.
+
+    slack_sdk's WebClient sends each call with urllib, which opens a connection per request and closes it after the
+    answer (no keep-alive): reusing the client saves building it, not the TLS handshake of each call.
+    """
 
     def __init__(
         self, token: str, api_url: str, policy: RetryPolicy, remaining_seconds: RemainingSeconds, sleep: Sleep
     ) -> None:
+        super().__init__(remaining_seconds)
         self._policy = policy
-        self._remaining_seconds = remaining_seconds
         self._client = WebClient(
             token=token,
             base_url=api_url,
             timeout=_timeout(policy),
             logger=SDK_LOGGER,
-            retry_handlers=retry_handlers(policy, remaining_seconds, sleep),
+            retry_handlers=retry_handlers(policy, self._remaining_seconds, sleep),
         )
 
     def __repr__(self) -> str:

@@ -78,6 +78,13 @@ class Claim:
     replaced: ParentMessage | None
 
 
+@dataclass(frozen=True)
+class Refused:
+    """The claim was refused: ``current`` is the job's item as the refusing write found it."""
+
+    current: ParentMessage | None
+
+
 def _document(notice: Notice) -> str:
     return json.dumps(notice.to_document(), separators=(",", ":"))
 
@@ -104,11 +111,17 @@ class SlackMessageStore:
 
     def _call(self, operation: str, **arguments: Any) -> dict[str, Any] | None:
         """Run one DynamoDB call; None when its condition did not hold."""
+        return self._conditional(operation, **arguments)[0]
+
+    def _conditional(self, operation: str, **arguments: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """Run one DynamoDB call: (its answer, None), or (None, the item as the failed condition found it, if asked
+        for with ReturnValuesOnConditionCheckFailure and there was one)."""
         try:
-            return dict(getattr(self._client, operation)(TableName=self._table, **arguments))
+            return dict(getattr(self._client, operation)(TableName=self._table, **arguments)), None
         except ClientError as error:
             if _is_condition_failure(error):
-                return None
+                item = error.response.get("Item")
+                return None, item if isinstance(item, dict) and item else None
             code = error.response.get("Error", {}).get("Code", "unknown")
             raise StateStoreError(f"DynamoDB {operation} failed ({code})") from None
         except BotoCoreError as error:
@@ -127,15 +140,16 @@ class SlackMessageStore:
         order: str,
         notice: Notice,
         stale_after_seconds: int,
-    ) -> Claim | None:
-        """Become the one delivery that posts the job's parent message; None when another holds the claim.
+    ) -> Claim | Refused:
+        """Become the one delivery that posts the job's parent message, or learn who is (Refused, with the item).
 
         A claim without a ts is taken over by its own transition (a retry) or when older than stale_after_seconds
         (its delivery crashed). The claim it replaced is returned with the new one: that delivery may have posted
-        the parent and failed before recording its ts.
+        the parent and failed before recording its ts. One write either way: a refused claim carries the item it
+        found, so a job's first notice needs no read before it.
         """
         now = int(self._clock())
-        result = self._call(
+        result, current = self._conditional(
             "put_item",
             Item={
                 **_key(job_arn, channel),
@@ -150,9 +164,10 @@ class SlackMessageStore:
             ),
             ExpressionAttributeValues={":me": {"S": transition_id}, ":stale": {"N": str(now - stale_after_seconds)}},
             ReturnValues="ALL_OLD",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
         if result is None:
-            return None
+            return Refused(ParentMessage.from_item(current) if current else None)
         old = result.get("Attributes")
         return Claim(replaced=ParentMessage.from_item(old) if old else None)
 
@@ -165,23 +180,29 @@ class SlackMessageStore:
             ExpressionAttributeValues={":me": {"S": transition_id}},
         )
 
-    def record_parent(self, job_arn: str, channel: str, ts: str) -> ParentMessage:
-        """Store the posted parent's ts; if another delivery stored one first (a stale claim taken over), keep theirs."""
-        result = self._call(
+    def record_parent(self, job_arn: str, channel: str, ts: str, shown: str | None) -> ParentMessage:
+        """Store the posted parent's ts, and that it shows transition ``shown`` (which then needs no thread reply of
+        its own); if another delivery stored a ts first (a stale claim taken over), keep theirs."""
+        values: dict[str, Any] = {":ts": {"S": ts}, ":exp": self._expires_at()}
+        expression = "SET ts = :ts, #exp = :exp REMOVE claimedAt"
+        if shown is not None:
+            values[":id"] = {"SS": [shown]}
+            expression = "SET ts = :ts, #exp = :exp ADD repliedTransitions :id REMOVE claimedAt"
+        result, current = self._conditional(
             "update_item",
             Key=_key(job_arn, channel),
-            UpdateExpression="SET ts = :ts, #exp = :exp REMOVE claimedAt",
+            UpdateExpression=expression,
             ConditionExpression="attribute_not_exists(ts)",
             ExpressionAttributeNames={"#exp": TTL_ATTRIBUTE},
-            ExpressionAttributeValues={":ts": {"S": ts}, ":exp": self._expires_at()},
+            ExpressionAttributeValues=values,
             ReturnValues="ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
         if result is not None:
             return ParentMessage.from_item(result["Attributes"])
-        existing = self.load(job_arn, channel)
-        if existing is None:
+        if current is None:
             raise StateStoreError("the Slack message item disappeared while its ts was being recorded")
-        return existing
+        return ParentMessage.from_item(current)
 
     def replace_parent(self, job_arn: str, channel: str, old_ts: str, new_ts: str) -> ParentMessage:
         """Point the mapping at a re-posted parent; if another delivery re-posted first, keep theirs."""
