@@ -536,17 +536,14 @@ def _slack_lines(notice: Notice, config: NotifierConfig, mode: str, style: Style
         return [f"  {style.dim('(webhook: one message per change)')}", *_rendered(slack.text, slack.attachments, style)]
     parent, reply = job_summary_message(notice), thread_reply_message(notice)
     first = notice.previous_status is None  # the job's first message: posted, not updated
-    # As the bot mode does: a reply is also sent to the channel for these statuses, except on the job's first post.
-    broadcast = not first and notice.status in config.slack_broadcast_statuses
     posted = "posted" if first else "updated in place"
-    also = ", also sent to the channel" if broadcast else ""
     heading = f"(bot token: the job's message, {posted})"
-    return [
-        f"  {style.dim(heading)}",
-        *_rendered(parent.text, parent.attachments, style),
-        f"  {style.dim(f'(its thread: a reply{also})')}",
-        *_rendered(reply.text, reply.attachments, style),
-    ]
+    lines = [f"  {style.dim(heading)}", *_rendered(parent.text, parent.attachments, style)]
+    if first:  # as the bot mode does: the job's first message is the notice; no thread reply repeats it
+        return lines
+    # A later notice's reply is also sent to the channel for these statuses.
+    also = ", also sent to the channel" if notice.status in config.slack_broadcast_statuses else ""
+    return [*lines, f"  {style.dim(f'(its thread: a reply{also})')}", *_rendered(reply.text, reply.attachments, style)]
 
 
 def _rendered(text: str, attachments: list[dict[str, Any]], style: Style) -> list[str]:
