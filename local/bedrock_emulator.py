@@ -20,17 +20,31 @@ StopModelInvocationJob. Behaviours the model leaves open, chosen here:
   have shown it as Stopping (default 1; 0 stops at once; None waits for ``complete_stops()``).
   Stopping a job in a terminal status is a ConflictException; stopping a Stopping job is a no-op.
 - Timestamps are kept in UTC at millisecond precision and sent as ISO-8601 strings.
-- Statuses change only when told to (``set_status`` or the admin endpoint) and through Stop: nothing
-  expires on its own when the clock moves.
+- Statuses change only when told to (``set_status`` or the admin endpoint), through Stop, and in two
+  opt-in ways driven by the emulated clock (no threads, no wall time; worked out on each read and each
+  clock move, stamped with the moment it happened):
+
+  - Progress (``set_progress``, or ``records_per_hour`` on ``create_job``): while InProgress, a job's
+    processedRecordCount grows at that many records per emulated hour toward totalRecordCount, an
+    ``error_share`` of them counted in errorRecordCount, the rest in successRecordCount;
+    lastModifiedTime follows the last record done. When the last one is done the job is Completed, with
+    endTime the moment it finished. ``stall`` (or ``stall_at``) stops records finishing from a moment on.
+  - Expiry (``expire_jobs``, or ``set_expiry`` for all jobs or one): a job not ended by its
+    jobExpirationTime (submitTime + timeoutDurationInHours, 168 when the request gives none) ends then,
+    as the model describes: Expired when no record was processed, PartiallyCompleted when some were.
 - A status set from outside the model (such as "Archived") is accepted from then on by
   ``statusEquals``, as a service whose model has grown would.
 
 The admin API (JSON bodies, answers ``{"message": ...}`` with 400 or 404 on bad input):
 
 - ``POST /_emulator/jobs/{jobId}/status`` ``{"status", "message"?, "records"?: {"total", "processed",
-  "success", "error"}}``: any status string.
-- ``POST /_emulator/jobs`` ``{"jobName", "modelId"?, "submitTime"?, "status"?, ...model fields}``
-  -> ``{"jobArn"}``; ``GET`` / ``DELETE /_emulator/jobs/{jobId}``.
+  "success", "error"}, "progress"?}``: any status string.
+- ``POST /_emulator/jobs`` ``{"jobName", "modelId"?, "submitTime"?, "status"?, "progress"?, "expires"?,
+  ...model fields}`` -> ``{"jobArn"}``; ``GET`` / ``DELETE /_emulator/jobs/{jobId}``.
+- ``POST /_emulator/jobs/{jobId}/progress`` ``{"recordsPerHour", "errorShare"?, "total"?, "stallAt"?}``
+  (the ``progress`` object above); ``POST /_emulator/jobs/{jobId}/stall`` ``{"at"?}``.
+- ``POST /_emulator/expiry`` ``{"enabled"}`` for every job, ``POST /_emulator/jobs/{jobId}/expiry``
+  ``{"enabled"}`` for one.
 - ``POST /_emulator/jobs/{jobId}/hide`` ``{"listCalls": n}``.
 - ``POST /_emulator/faults`` ``{"operation", "count"?, "code"?, "after"?, "message"?, "httpStatus"?}``;
   ``DELETE /_emulator/faults`` clears faults, latency and hidden jobs.
@@ -50,6 +64,7 @@ import copy
 import hashlib
 import json
 import logging
+import math
 import random
 import re
 import signal
@@ -61,6 +76,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from operator import itemgetter
 from typing import Any
@@ -86,6 +102,8 @@ TERMINAL_STATUSES = frozenset({"Completed", "PartiallyCompleted", "Failed", "Sto
 DEFAULT_MODEL_ID = "anthropic.claude-3-haiku-20240307-v1:0"
 DEFAULT_MAX_RESULTS = 1000
 DEFAULT_TIMEOUT_HOURS = 168
+_HOUR_MS = 3_600_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _LIST_INPUT = MODEL.operation_model(LIST).input_shape
 _JOB_SHAPE = MODEL.operation_model(GET).output_shape
@@ -194,6 +212,10 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _ms(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
+
+
 def _parse_time(value: str) -> datetime:
     moment = datetime.fromisoformat(value)
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
@@ -261,6 +283,43 @@ class _ListQuery:
     cursor: tuple[datetime, str] | None
 
 
+@dataclass
+class _Progress:
+    """How a job's records advance: ``rate`` records per emulated hour from ``anchor`` (while InProgress),
+    ``done`` records finished by then (a fraction: re-anchoring loses nothing), none after ``stall_at``."""
+
+    rate: Fraction
+    error_share: Fraction
+    stall_at: datetime | None
+    done: Fraction = Fraction(0)
+    anchor: datetime | None = None
+
+    def done_at(self, moment: datetime, total: int) -> Fraction:
+        if self.anchor is None:
+            return self.done
+        end = moment if self.stall_at is None else min(moment, self.stall_at)
+        elapsed = max(0, _ms(end) - _ms(self.anchor))
+        return min(Fraction(total), self.done + self.rate * elapsed / _HOUR_MS)
+
+    def finish_time(self, total: int) -> datetime | None:
+        """The moment the last record finishes at this rate, or None when it never does."""
+        if self.anchor is None:
+            return None
+        left = total - self.done
+        if left <= 0:
+            return self.anchor
+        if self.rate <= 0:
+            return None
+        finish = self.anchor + timedelta(milliseconds=math.ceil(left * _HOUR_MS / self.rate))
+        return None if self.stall_at is not None and finish > self.stall_at else finish
+
+    def last_record_time(self, processed: int) -> datetime | None:
+        """The moment the ``processed``-th record finished, when it did so since the anchor."""
+        if self.anchor is None or self.rate <= 0 or processed <= self.done:
+            return None
+        return self.anchor + timedelta(milliseconds=math.ceil((processed - self.done) * _HOUR_MS / self.rate))
+
+
 class BedrockEmulator:
     """Bedrock batch inference jobs in memory, served over HTTP and driven from Python.
 
@@ -278,12 +337,15 @@ class BedrockEmulator:
         stop_after_reads: int | None = 1,
         default_max_results: int = DEFAULT_MAX_RESULTS,
         seed: int | None = None,
+        expire_jobs: bool = False,
     ) -> None:
-        """``now`` freezes the clock at that moment; otherwise it follows ``clock`` (default: real UTC time)."""
+        """``now`` freezes the clock at that moment; otherwise it follows ``clock`` (default: real UTC time).
+        ``expire_jobs`` times out every job at its jobExpirationTime (``set_expiry`` changes it, for all or one)."""
         self.region = region
         self.account_id = account_id
         self.default_max_results = default_max_results
         self._initial_stop_after_reads = stop_after_reads
+        self._initial_expire_jobs = expire_jobs
         self._clock = clock or (lambda: datetime.now(UTC))
         self._initial_frozen = _utc(now) if now is not None else None
         self._random = random.Random(seed)
@@ -298,6 +360,7 @@ class BedrockEmulator:
 
     def _clear(self) -> None:
         self.stop_after_reads = self._initial_stop_after_reads
+        self.expire_jobs = self._initial_expire_jobs
         self._frozen = self._initial_frozen
         self._offset = timedelta()
         self._jobs: dict[str, dict[str, Any]] = {}
@@ -305,6 +368,8 @@ class BedrockEmulator:
         self._tokens: dict[str, tuple[str, str]] = {}  # clientRequestToken -> (job id, request digest)
         self._stop_reads: dict[str, int] = {}  # job id -> reads left before Stopping becomes Stopped
         self._extra_statuses: set[str] = set()
+        self._progress: dict[str, _Progress] = {}  # job id -> how its records advance
+        self._expires: dict[str, bool] = {}  # job id -> times out or not, whatever expire_jobs says
         self.calls.clear()
         self.requests.clear()
         self.delays.clear()
@@ -364,10 +429,12 @@ class BedrockEmulator:
         with self._lock:
             self._frozen = _utc(moment)
             self._offset = timedelta()
+            self._settle_all()
 
     def advance(self, delta: timedelta) -> None:
         with self._lock:
             self._offset += delta
+            self._settle_all()
 
     # -- jobs -------------------------------------------------------------------------------------
 
@@ -378,13 +445,30 @@ class BedrockEmulator:
         *,
         submit_time: datetime | None = None,
         status: str = "Submitted",
+        records_per_hour: float | None = None,
+        error_share: float = 0.0,
+        stall_at: datetime | None = None,
+        expires: bool | None = None,
         **fields: Any,
     ) -> str:
         """Add a job as if submitted at ``submit_time`` (default: now). ``fields`` are model members
-        (roleArn, vpcConfig, message, totalRecordCount, endTime, ...). Returns the job ARN."""
+        (roleArn, vpcConfig, message, totalRecordCount, endTime, ...). Returns the job ARN.
+
+        ``records_per_hour`` (with ``totalRecordCount``) makes its records advance, as ``set_progress``
+        does; ``expires`` times it out at its jobExpirationTime, or never, whatever ``expire_jobs`` says."""
         with self._lock:
             record = self._new_record(name, model_id, submit_time, status, fields, set())
             self._add(record)
+            job_id = _job_id(record["jobArn"])
+            try:
+                if expires is not None:
+                    self._expires[job_id] = bool(expires)
+                if records_per_hour is not None:
+                    self._configure_progress(record, records_per_hour, error_share, None, stall_at, self._now())
+                self._settle(record, self._now())
+            except (TypeError, ValueError):
+                self._remove(record)
+                raise
         return str(record["jobArn"])
 
     def _add(self, record: dict[str, Any]) -> None:
@@ -478,14 +562,21 @@ class BedrockEmulator:
         """Move a job (ARN or id) to any status, stamping lastModifiedTime, and endTime when it
         enters a terminal status. ``records`` takes total, processed, success and error counts."""
         with self._lock:
-            self._set_status(self._record(job), status, message, records)
+            record = self._record(job)
+            self._settle(record, self._now())
+            self._set_status(record, status, message, records)
 
     def _set_status(
-        self, record: dict[str, Any], status: str, message: str | None = None, records: Mapping[str, int] | None = None
+        self,
+        record: dict[str, Any],
+        status: str,
+        message: str | None = None,
+        records: Mapping[str, int] | None = None,
+        at: datetime | None = None,
     ) -> None:
         _check_status(status)
         counts = _record_counts(records or {})
-        now = self._now()
+        now = self._now() if at is None else at
         if status not in TERMINAL_STATUSES:
             record["endTime"] = None
         elif record["status"] not in TERMINAL_STATUSES or record["endTime"] is None:
@@ -495,8 +586,128 @@ class BedrockEmulator:
         if message is not None:
             record["message"] = message
         record.update(counts)
+        progress = self._progress.get(_job_id(record["jobArn"]))
+        if progress is not None:
+            # Records advance only while InProgress: count what was done by now, then run or hold from here.
+            progress.done = progress.done_at(now, record.get("totalRecordCount") or 0)
+            if "processedRecordCount" in counts:
+                progress.done = Fraction(counts["processedRecordCount"])
+            progress.anchor = now if status == "InProgress" else None
+            self._count(record, progress, now)
         self._note_status(status)
         self._stop_reads.pop(_job_id(record["jobArn"]), None)
+
+    # -- progress and expiry ----------------------------------------------------------------------
+
+    def set_progress(
+        self,
+        job: str,
+        records_per_hour: float,
+        *,
+        error_share: float = 0.0,
+        total: int | None = None,
+        stall_at: datetime | None = None,
+    ) -> None:
+        """Make a job's records advance: ``records_per_hour`` on the emulated clock while it is InProgress,
+        ``error_share`` of them failing, none after ``stall_at``. Counts are worked out from the clock on
+        each read; when the last of ``total`` (default: the job's totalRecordCount) is done the job is
+        Completed, its endTime the moment that record finished. Records done so far stay done."""
+        with self._lock:
+            record = self._record(job)
+            now = self._now()
+            self._settle(record, now)
+            self._configure_progress(record, records_per_hour, error_share, total, stall_at, now)
+            self._settle(record, now)
+
+    def stall(self, job: str, at: datetime | None = None) -> None:
+        """No more of a job's records finish from ``at`` (default: now) until ``set_progress`` again."""
+        with self._lock:
+            record = self._record(job)
+            now = self._now()
+            self._settle(record, now)
+            progress = self._progress.get(_job_id(record["jobArn"]))
+            if progress is None:
+                raise ValueError(f"job {job} has no progress to stall; set_progress first")
+            moment = now if at is None else _utc(at)
+            if moment < now:
+                raise ValueError(f"a stall cannot start before the emulator's now ({_iso(now)}): {_iso(moment)}")
+            progress.stall_at = moment
+
+    def set_expiry(self, enabled: bool, job: str | None = None) -> None:
+        """Time jobs out at their jobExpirationTime (submitTime + timeoutDurationInHours), or not: every
+        job without a choice of its own, or just ``job``."""
+        with self._lock:
+            if job is None:
+                self.expire_jobs = bool(enabled)
+            else:
+                self._expires[_job_id(self._record(job)["jobArn"])] = bool(enabled)
+            self._settle_all()
+
+    def _configure_progress(
+        self,
+        record: dict[str, Any],
+        records_per_hour: float,
+        error_share: float,
+        total: int | None,
+        stall_at: datetime | None,
+        now: datetime,
+    ) -> None:
+        rate, share = _fraction(records_per_hour, "records per hour"), _fraction(error_share, "error share")
+        if share > 1:
+            raise ValueError(f"error share must be between 0 and 1, got {error_share}")
+        if total is not None:
+            record.update(_record_counts({"total": total}))
+        records = record.get("totalRecordCount")
+        if records is None:
+            raise ValueError("a job's records advance only toward a total: give total or totalRecordCount")
+        job_id = _job_id(record["jobArn"])
+        earlier = self._progress.get(job_id)
+        done = earlier.done_at(now, records) if earlier else Fraction(record.get("processedRecordCount") or 0)
+        anchor = now if record["status"] == "InProgress" else None
+        progress = _Progress(rate, share, None if stall_at is None else _utc(stall_at), min(done, records), anchor)
+        self._progress[job_id] = progress
+        if record["status"] not in TERMINAL_STATUSES:
+            self._count(record, progress, now)
+
+    def _count(self, record: dict[str, Any], progress: _Progress, moment: datetime) -> None:
+        """Set a job's record counts to what its progress has done by ``moment``."""
+        processed = math.floor(progress.done_at(moment, record.get("totalRecordCount") or 0))
+        errors = math.floor(processed * progress.error_share)
+        record.update(processedRecordCount=processed, successRecordCount=processed - errors, errorRecordCount=errors)
+        finished = progress.last_record_time(processed)
+        if finished is not None and (record["lastModifiedTime"] is None or finished > record["lastModifiedTime"]):
+            record["lastModifiedTime"] = finished
+
+    def _settle(self, record: dict[str, Any], now: datetime) -> None:
+        """Bring a job up to ``now``: its records done so far, and Completed or timed out if that moment
+        has passed, stamped with the moment it happened rather than the moment it was read."""
+        if record["status"] in TERMINAL_STATUSES:
+            return
+        job_id = _job_id(record["jobArn"])
+        progress = self._progress.get(job_id)
+        deadline = record.get("jobExpirationTime") if self._expires.get(job_id, self.expire_jobs) else None
+        if progress is None and deadline is None:
+            return
+        finish = None if progress is None else progress.finish_time(record.get("totalRecordCount") or 0)
+        if progress is not None and finish is not None and finish <= now and (deadline is None or finish <= deadline):
+            self._count(record, progress, finish)
+            self._set_status(record, "Completed", at=finish)
+        elif deadline is not None and deadline <= now:
+            if progress is not None:
+                self._count(record, progress, deadline)
+            # The model: Expired is a job that never began in time; PartiallyCompleted, one whose records
+            # could not all be processed in time.
+            started = (record.get("processedRecordCount") or 0) > 0
+            self._set_status(record, "PartiallyCompleted" if started else "Expired", at=deadline)
+        elif progress is not None:
+            self._count(record, progress, now)
+
+    def _settle_all(self) -> None:
+        if not self._progress and not self.expire_jobs and not any(self._expires.values()):
+            return
+        now = self._now()
+        for record in self._jobs.values():
+            self._settle(record, now)
 
     def _note_status(self, status: str) -> None:
         if status not in STATUSES:
@@ -505,6 +716,7 @@ class BedrockEmulator:
     def complete_stops(self) -> list[str]:
         """Move every Stopping job to Stopped. Returns their ARNs."""
         with self._lock:
+            self._settle_all()
             stopping = [record for record in self._jobs.values() if record["status"] == "Stopping"]
             for record in stopping:
                 self._set_status(record, "Stopped")
@@ -513,15 +725,19 @@ class BedrockEmulator:
     def delete_job(self, job: str) -> None:
         """Forget a job, as if it aged out of the account: Get answers ResourceNotFoundException."""
         with self._lock:
-            record = self._record(job)
-            job_id = _job_id(record["jobArn"])
-            del self._jobs[job_id]
-            del self._order[bisect.bisect_left(self._order, (record["submitTime"], job_id))]
-            self._hidden.pop(job_id, None)
-            self._stop_reads.pop(job_id, None)
-            token = record.get("clientRequestToken")
-            if token in self._tokens and self._tokens[token][0] == job_id:
-                del self._tokens[token]
+            self._remove(self._record(job))
+
+    def _remove(self, record: dict[str, Any]) -> None:
+        job_id = _job_id(record["jobArn"])
+        del self._jobs[job_id]
+        del self._order[bisect.bisect_left(self._order, (record["submitTime"], job_id))]
+        self._hidden.pop(job_id, None)
+        self._stop_reads.pop(job_id, None)
+        self._progress.pop(job_id, None)
+        self._expires.pop(job_id, None)
+        token = record.get("clientRequestToken")
+        if token in self._tokens and self._tokens[token][0] == job_id:
+            del self._tokens[token]
 
     def overwrite_job(self, job: str, **fields: Any) -> None:
         """Set model fields of a job as they are, with no lifecycle rule and no timestamp stamped: how a
@@ -540,7 +756,9 @@ class BedrockEmulator:
     def job(self, job: str) -> dict[str, Any]:
         """A copy of the stored job, shaped as boto3 returns it (datetimes, no None values)."""
         with self._lock:
-            return {name: copy.deepcopy(value) for name, value in self._record(job).items() if value is not None}
+            record = self._record(job)
+            self._settle(record, self._now())
+            return {name: copy.deepcopy(value) for name, value in record.items() if value is not None}
 
     def job_arns(self) -> list[str]:
         """Every job's ARN, oldest submission first."""
@@ -677,12 +895,14 @@ class BedrockEmulator:
 
     def _api_get(self, params: dict[str, Any]) -> dict[str, Any]:
         record = self._lookup(params["jobIdentifier"])
+        self._settle(record, self._now())
         answer = _wire(record)
         self._seen([record])
         return answer
 
     def _api_stop(self, params: dict[str, Any]) -> dict[str, Any]:
         record = self._lookup(params["jobIdentifier"])
+        self._settle(record, self._now())
         status = record["status"]
         if status in TERMINAL_STATUSES:
             raise _ApiError("ConflictException", f"The job {record['jobArn']} is {status} and cannot be stopped.")
@@ -706,9 +926,11 @@ class BedrockEmulator:
         positions = range(low, high) if query.ascending else range(high - 1, low - 1, -1)
         page: list[dict[str, Any]] = []
         more = False
+        now = self._now()
         for position in positions:
             job_id = order[position][1]
             record = self._jobs[job_id]
+            self._settle(record, now)
             if (
                 job_id in self._hidden
                 or (query.status is not None and record["status"] != query.status)
@@ -801,19 +1023,53 @@ class BedrockEmulator:
                     raise ValueError("message must be a string")
                 if records is not None and not isinstance(records, dict):
                     raise ValueError("records must be an object")
+                progress = payload.get("progress")
+                if progress is not None and not isinstance(progress, dict):
+                    raise ValueError("progress must be an object")
+                arguments = None if progress is None else _progress_arguments(progress)
+                if arguments is not None:
+                    _fraction(arguments["records_per_hour"], "records per hour")  # refused before anything changes
                 self.set_status(job_id, _field(payload, "status", str), message, records)
+                if arguments is not None:
+                    self.set_progress(job_id, **arguments)
                 return _wire(self._locked_record(job_id))
+            case "POST", ["jobs", job_id, "progress"]:
+                self.set_progress(job_id, **_progress_arguments(payload))
+                return _wire(self._locked_record(job_id))
+            case "POST", ["jobs", job_id, "stall"]:
+                at = payload.get("at")
+                self.stall(job_id, None if at is None else _parse_time(_field(payload, "at", str)))
+                return _wire(self._locked_record(job_id))
+            case "POST", ["jobs", job_id, "expiry"]:
+                self.set_expiry(_field(payload, "enabled", bool), job_id)
+                return _wire(self._locked_record(job_id))
+            case "POST", ["expiry"]:
+                self.set_expiry(_field(payload, "enabled", bool))
+                return {"enabled": self.expire_jobs}
             case "POST", ["jobs"]:
                 fields = dict(payload)
                 name = _field(fields, "jobName", str)
                 del fields["jobName"]
+                options: dict[str, Any] = {}
+                if "progress" in fields:
+                    progress = fields.pop("progress")
+                    if not isinstance(progress, dict):
+                        raise ValueError("progress must be an object")
+                    arguments = _progress_arguments(progress)
+                    if "total" in arguments:
+                        fields["totalRecordCount"] = arguments.pop("total")
+                    options = {"records_per_hour": arguments.pop("records_per_hour"), **arguments}
+                if "expires" in fields:
+                    options["expires"] = _field(fields, "expires", bool)
+                    del fields["expires"]
                 model_id = str(fields.pop("modelId", DEFAULT_MODEL_ID))
                 status = str(fields.pop("status", "Submitted"))
                 submit = fields.pop("submitTime", None)
                 for member in _TIMESTAMP_MEMBERS & set(fields):
                     fields[member] = _parse_time(fields[member])
                 submit_time = _parse_time(submit) if submit is not None else None
-                return {"jobArn": self.create_job(name, model_id, submit_time=submit_time, status=status, **fields)}
+                arn = self.create_job(name, model_id, submit_time=submit_time, status=status, **options, **fields)
+                return {"jobArn": arn}
             case "GET", ["jobs", job_id]:
                 return _wire(self._locked_record(job_id))
             case "DELETE", ["jobs", job_id]:
@@ -860,7 +1116,9 @@ class BedrockEmulator:
 
     def _locked_record(self, job: str) -> dict[str, Any]:
         with self._lock:
-            return dict(self._record(job))
+            record = self._record(job)
+            self._settle(record, self._now())
+            return dict(record)
 
 
 class _Server(ThreadingHTTPServer):
@@ -951,9 +1209,33 @@ def _record_counts(records: Mapping[str, int]) -> dict[str, int]:
 
 def _field(payload: Mapping[str, Any], name: str, kind: type) -> Any:
     value = payload.get(name)
-    if not isinstance(value, kind) or isinstance(value, bool):
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
         raise ValueError(f"{name} must be a {kind.__name__}")
     return value
+
+
+def _progress_arguments(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """set_progress's arguments from the admin API's {"recordsPerHour", "errorShare"?, "total"?, "stallAt"?}."""
+    unknown = set(payload) - {"recordsPerHour", "errorShare", "total", "stallAt"}
+    if unknown:
+        raise ValueError(
+            f"unknown progress fields {sorted(unknown)}; expected recordsPerHour, errorShare, total, stallAt"
+        )
+    arguments: dict[str, Any] = {"records_per_hour": payload.get("recordsPerHour")}
+    if "errorShare" in payload:
+        arguments["error_share"] = payload["errorShare"]
+    if "total" in payload:
+        arguments["total"] = payload["total"]
+    if "stallAt" in payload:
+        arguments["stall_at"] = _parse_time(_field(payload, "stallAt", str))
+    return arguments
+
+
+def _fraction(value: Any, what: str) -> Fraction:
+    """A non-negative number as an exact fraction (0.3 is 3/10, not the float nearest it)."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{what} must be a non-negative number, got {value!r}")
+    return Fraction(value) if isinstance(value, int) else Fraction(repr(value))
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -963,11 +1245,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--account-id", default="123456789012")
     parser.add_argument("--verbose", action="store_true", help="log every request")
+    parser.add_argument(
+        "--expire-jobs", action="store_true", help="time jobs out at their jobExpirationTime (off: they never expire)"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(message)s")
     # SIGTERM ends the process the way Ctrl-C does.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    emulator = BedrockEmulator(region=args.region, account_id=args.account_id)
+    emulator = BedrockEmulator(region=args.region, account_id=args.account_id, expire_jobs=args.expire_jobs)
     url = emulator.start(args.host, args.port)
     print(f"Bedrock emulator listening on {url} (export AWS_ENDPOINT_URL_BEDROCK={url}); Ctrl-C stops it", flush=True)
     try:
