@@ -32,6 +32,10 @@ StopModelInvocationJob. Behaviours the model leaves open, chosen here:
   - Expiry (``expire_jobs``, or ``set_expiry`` for all jobs or one): a job not ended by its
     jobExpirationTime (submitTime + timeoutDurationInHours, 168 when the request gives none) ends then,
     as the model describes: Expired when no record was processed, PartiallyCompleted when some were.
+
+- Manifests, once an S3 client is given (``s3_client``, ``s3_endpoint``, ``set_s3``): a job that ends, in
+  any terminal status, leaves ``<s3Uri>/<jobId>/manifest.json.out`` with Bedrock's record and token counts,
+  written before the answer that showed it ended is sent. A failed write is logged, never answered.
 - A status set from outside the model (such as "Archived") is accepted from then on by
   ``statusEquals``, as a service whose model has grown would.
 
@@ -45,6 +49,7 @@ The admin API (JSON bodies, answers ``{"message": ...}`` with 400 or 404 on bad 
   (the ``progress`` object above); ``POST /_emulator/jobs/{jobId}/stall`` ``{"at"?}``.
 - ``POST /_emulator/expiry`` ``{"enabled"}`` for every job, ``POST /_emulator/jobs/{jobId}/expiry``
   ``{"enabled"}`` for one.
+- ``POST /_emulator/s3`` ``{"endpoint"?}``; ``GET /_emulator/jobs/{jobId}/manifest``.
 - ``POST /_emulator/jobs/{jobId}/hide`` ``{"listCalls": n}``.
 - ``POST /_emulator/faults`` ``{"operation", "count"?, "code"?, "after"?, "message"?, "httpStatus"?}``;
   ``DELETE /_emulator/faults`` clears faults, latency and hidden jobs.
@@ -73,7 +78,8 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
@@ -103,6 +109,9 @@ DEFAULT_MODEL_ID = "anthropic.claude-3-haiku-20240307-v1:0"
 DEFAULT_MAX_RESULTS = 1000
 DEFAULT_TIMEOUT_HOURS = 168
 _HOUR_MS = 3_600_000
+# Tokens a manifest counts per processed record (input) and per successful one (output).
+DEFAULT_INPUT_TOKENS_PER_RECORD = 500
+DEFAULT_OUTPUT_TOKENS_PER_RECORD = 200
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 _LIST_INPUT = MODEL.operation_model(LIST).input_shape
@@ -338,14 +347,25 @@ class BedrockEmulator:
         default_max_results: int = DEFAULT_MAX_RESULTS,
         seed: int | None = None,
         expire_jobs: bool = False,
+        s3_client: Any | None = None,
+        s3_endpoint: str | None = None,
+        input_tokens_per_record: int = DEFAULT_INPUT_TOKENS_PER_RECORD,
+        output_tokens_per_record: int = DEFAULT_OUTPUT_TOKENS_PER_RECORD,
     ) -> None:
         """``now`` freezes the clock at that moment; otherwise it follows ``clock`` (default: real UTC time).
-        ``expire_jobs`` times out every job at its jobExpirationTime (``set_expiry`` changes it, for all or one)."""
+        ``expire_jobs`` times out every job at its jobExpirationTime (``set_expiry`` changes it, for all or one).
+        With an S3 client (``s3_client``, or one built for ``s3_endpoint``; ``set_s3`` changes it) a job that
+        ends gets a manifest.json.out under its output location, with token counts of
+        ``input_tokens_per_record`` per processed record and ``output_tokens_per_record`` per successful one."""
         self.region = region
         self.account_id = account_id
         self.default_max_results = default_max_results
         self._initial_stop_after_reads = stop_after_reads
         self._initial_expire_jobs = expire_jobs
+        self._initial_s3 = s3_client if s3_client is not None else _s3_client(s3_endpoint, region)
+        self.input_tokens_per_record = input_tokens_per_record
+        self.output_tokens_per_record = output_tokens_per_record
+        self._pending: list[tuple[str, str, bytes]] = []  # manifests to write: (bucket, key, body)
         self._clock = clock or (lambda: datetime.now(UTC))
         self._initial_frozen = _utc(now) if now is not None else None
         self._random = random.Random(seed)
@@ -361,6 +381,8 @@ class BedrockEmulator:
     def _clear(self) -> None:
         self.stop_after_reads = self._initial_stop_after_reads
         self.expire_jobs = self._initial_expire_jobs
+        self._s3 = self._initial_s3
+        self._pending.clear()
         self._frozen = self._initial_frozen
         self._offset = timedelta()
         self._jobs: dict[str, dict[str, Any]] = {}
@@ -379,6 +401,15 @@ class BedrockEmulator:
         self._faults: list[_Fault] = []
         self._latency: dict[str, float] = {}
         self._hidden: dict[str, int] = {}  # job id -> list calls left that leave it out
+
+    @contextmanager
+    def _state(self) -> Iterator[None]:
+        """Hold the lock; once it is released, write the manifests of jobs that ended meanwhile, so no S3
+        call is made under the lock and none is left for later: a caller that saw a job end finds its manifest."""
+        with self._lock:
+            yield
+        if self._pending:
+            self._write_manifests()
 
     # -- server -----------------------------------------------------------------------------------
 
@@ -411,13 +442,13 @@ class BedrockEmulator:
 
     def reset(self) -> None:
         """Forget jobs, faults, counters and request log; the clock goes back to how it was built."""
-        with self._lock:
+        with self._state():
             self._clear()
 
     # -- clock ------------------------------------------------------------------------------------
 
     def now(self) -> datetime:
-        with self._lock:
+        with self._state():
             return self._now()
 
     def _now(self) -> datetime:
@@ -426,13 +457,13 @@ class BedrockEmulator:
 
     def set_now(self, moment: datetime) -> None:
         """Stop the clock at ``moment``; it stands still until advanced or set again."""
-        with self._lock:
+        with self._state():
             self._frozen = _utc(moment)
             self._offset = timedelta()
             self._settle_all()
 
     def advance(self, delta: timedelta) -> None:
-        with self._lock:
+        with self._state():
             self._offset += delta
             self._settle_all()
 
@@ -456,7 +487,7 @@ class BedrockEmulator:
 
         ``records_per_hour`` (with ``totalRecordCount``) makes its records advance, as ``set_progress``
         does; ``expires`` times it out at its jobExpirationTime, or never, whatever ``expire_jobs`` says."""
-        with self._lock:
+        with self._state():
             record = self._new_record(name, model_id, submit_time, status, fields, set())
             self._add(record)
             job_id = _job_id(record["jobArn"])
@@ -489,7 +520,7 @@ class BedrockEmulator:
     ) -> list[str]:
         """Add ``count`` jobs named ``{name_prefix}-000000``..., submitted ``step`` apart from ``start``
         (default: so that the last one is submitted now). Returns their ARNs in submission order."""
-        with self._lock:
+        with self._state():
             first = _utc(start) if start is not None else self._now() - step * (count - 1)
             taken: set[str] = set()
             records = [
@@ -544,6 +575,8 @@ class BedrockEmulator:
         for member, value in fields.items():
             record[member] = _utc(value) if member in _TIMESTAMP_MEMBERS and value is not None else value
         self._note_status(status)
+        if status in TERMINAL_STATUSES:
+            self._queue_manifest(record)
         return record
 
     def _new_job_id(self, taken: set[str]) -> str:
@@ -561,7 +594,7 @@ class BedrockEmulator:
     ) -> None:
         """Move a job (ARN or id) to any status, stamping lastModifiedTime, and endTime when it
         enters a terminal status. ``records`` takes total, processed, success and error counts."""
-        with self._lock:
+        with self._state():
             record = self._record(job)
             self._settle(record, self._now())
             self._set_status(record, status, message, records)
@@ -577,6 +610,7 @@ class BedrockEmulator:
         _check_status(status)
         counts = _record_counts(records or {})
         now = self._now() if at is None else at
+        ends = status in TERMINAL_STATUSES and status != record["status"]
         if status not in TERMINAL_STATUSES:
             record["endTime"] = None
         elif record["status"] not in TERMINAL_STATUSES or record["endTime"] is None:
@@ -596,6 +630,8 @@ class BedrockEmulator:
             self._count(record, progress, now)
         self._note_status(status)
         self._stop_reads.pop(_job_id(record["jobArn"]), None)
+        if ends:
+            self._queue_manifest(record)
 
     # -- progress and expiry ----------------------------------------------------------------------
 
@@ -612,7 +648,7 @@ class BedrockEmulator:
         ``error_share`` of them failing, none after ``stall_at``. Counts are worked out from the clock on
         each read; when the last of ``total`` (default: the job's totalRecordCount) is done the job is
         Completed, its endTime the moment that record finished. Records done so far stay done."""
-        with self._lock:
+        with self._state():
             record = self._record(job)
             now = self._now()
             self._settle(record, now)
@@ -621,7 +657,7 @@ class BedrockEmulator:
 
     def stall(self, job: str, at: datetime | None = None) -> None:
         """No more of a job's records finish from ``at`` (default: now) until ``set_progress`` again."""
-        with self._lock:
+        with self._state():
             record = self._record(job)
             now = self._now()
             self._settle(record, now)
@@ -636,7 +672,7 @@ class BedrockEmulator:
     def set_expiry(self, enabled: bool, job: str | None = None) -> None:
         """Time jobs out at their jobExpirationTime (submitTime + timeoutDurationInHours), or not: every
         job without a choice of its own, or just ``job``."""
-        with self._lock:
+        with self._state():
             if job is None:
                 self.expire_jobs = bool(enabled)
             else:
@@ -709,13 +745,66 @@ class BedrockEmulator:
         for record in self._jobs.values():
             self._settle(record, now)
 
+    # -- manifests --------------------------------------------------------------------------------
+
+    def set_s3(self, client: Any | None = None, *, endpoint: str | None = None) -> None:
+        """Write manifests with this boto3 S3 client, or one for ``endpoint``; neither: write none."""
+        with self._state():
+            self._s3 = client if client is not None else _s3_client(endpoint, self.region)
+
+    def manifest(self, job: str) -> dict[str, int]:
+        """The job's manifest.json.out as it stands: its record counts and the tokens they stand for."""
+        with self._state():
+            record = self._record(job)
+            self._settle(record, self._now())
+            return self._manifest(record)
+
+    def manifest_location(self, job: str) -> tuple[str, str]:
+        """(bucket, key) of the job's manifest: ``<s3Uri>/<jobId>/manifest.json.out``, as Bedrock writes it."""
+        with self._state():
+            return _manifest_location(self._record(job))
+
+    def _manifest(self, record: Mapping[str, Any]) -> dict[str, int]:
+        processed = record.get("processedRecordCount") or 0
+        success = record.get("successRecordCount") or 0
+        return {
+            "totalRecordCount": record.get("totalRecordCount") or 0,
+            "processedRecordCount": processed,
+            "successRecordCount": success,
+            "errorRecordCount": record.get("errorRecordCount") or 0,
+            "inputTokenCount": processed * self.input_tokens_per_record,
+            "outputTokenCount": success * self.output_tokens_per_record,
+        }
+
+    def _queue_manifest(self, record: Mapping[str, Any]) -> None:
+        if self._s3 is None:
+            return
+        try:
+            bucket, key = _manifest_location(record)
+        except ValueError as error:
+            _LOG.warning("no manifest for %s: %s", record["jobArn"], error)
+            return
+        self._pending.append((bucket, key, json.dumps(self._manifest(record)).encode()))
+
+    def _write_manifests(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, []
+            client = self._s3
+        for bucket, key, body in pending:
+            if client is None:
+                return
+            try:
+                client.put_object(Bucket=bucket, Key=key, Body=body, ContentType="application/json")
+            except Exception as error:  # an S3 error must not break the Bedrock answer that ended the job
+                _LOG.warning("could not write s3://%s/%s: %s", bucket, key, error)
+
     def _note_status(self, status: str) -> None:
         if status not in STATUSES:
             self._extra_statuses.add(status)
 
     def complete_stops(self) -> list[str]:
         """Move every Stopping job to Stopped. Returns their ARNs."""
-        with self._lock:
+        with self._state():
             self._settle_all()
             stopping = [record for record in self._jobs.values() if record["status"] == "Stopping"]
             for record in stopping:
@@ -724,7 +813,7 @@ class BedrockEmulator:
 
     def delete_job(self, job: str) -> None:
         """Forget a job, as if it aged out of the account: Get answers ResourceNotFoundException."""
-        with self._lock:
+        with self._state():
             self._remove(self._record(job))
 
     def _remove(self, record: dict[str, Any]) -> None:
@@ -746,7 +835,7 @@ class BedrockEmulator:
         unknown = set(fields) - (_JOB_MEMBERS - {"jobArn", "submitTime"})
         if unknown:
             raise ValueError(f"not settable job fields: {sorted(unknown)}")
-        with self._lock:
+        with self._state():
             record = self._record(job)
             for member, value in fields.items():
                 record[member] = _utc(value) if member in _TIMESTAMP_MEMBERS and value is not None else value
@@ -755,14 +844,14 @@ class BedrockEmulator:
 
     def job(self, job: str) -> dict[str, Any]:
         """A copy of the stored job, shaped as boto3 returns it (datetimes, no None values)."""
-        with self._lock:
+        with self._state():
             record = self._record(job)
             self._settle(record, self._now())
             return {name: copy.deepcopy(value) for name, value in record.items() if value is not None}
 
     def job_arns(self) -> list[str]:
         """Every job's ARN, oldest submission first."""
-        with self._lock:
+        with self._state():
             return [self._arn(job_id) for _, job_id in self._order]
 
     def _record(self, job: str) -> dict[str, Any]:
@@ -792,13 +881,13 @@ class BedrockEmulator:
         if count < 1 or after < 0:
             raise ValueError("count must be at least 1 and after at least 0")
         error = _ApiError(code, message or f"Injected {code}", status)
-        with self._lock:
+        with self._state():
             self._faults.append(_Fault(operation, code, error.message, error.status, after, count))
 
     def add_latency(self, operation: str, seconds: float) -> None:
         """Delay every call of ``operation`` (or "*" for any without its own) by ``seconds``; 0 removes."""
         _check_operation(operation)
-        with self._lock:
+        with self._state():
             if seconds > 0:
                 self._latency[operation] = seconds
             else:
@@ -806,7 +895,7 @@ class BedrockEmulator:
 
     def hide_from_list(self, job: str, list_calls: int) -> None:
         """Leave a job out of the next ``list_calls`` list responses (Get still finds it); 0 shows it again."""
-        with self._lock:
+        with self._state():
             job_id = _job_id(self._record(job)["jobArn"])
             if list_calls > 0:
                 self._hidden[job_id] = list_calls
@@ -815,7 +904,7 @@ class BedrockEmulator:
 
     def clear_faults(self) -> None:
         """Drop injected failures, latency and hidden jobs; jobs and counters stay."""
-        with self._lock:
+        with self._state():
             self._clear_faults()
 
     def _take_fault(self, operation: str) -> _Fault | None:
@@ -861,7 +950,7 @@ class BedrockEmulator:
             return _error_response(_ApiError("InternalServerException", "The emulator failed to answer."))
 
     def _call(self, operation: str, params: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
-        with self._lock:
+        with self._state():
             self.calls[operation] += 1
             self.requests.append((operation, copy.deepcopy(params)))
             fault = self._take_fault(operation)
@@ -873,7 +962,7 @@ class BedrockEmulator:
         if fault is not None:
             raise _ApiError(fault.code, fault.message, fault.status)
         handlers = {CREATE: self._api_create, GET: self._api_get, LIST: self._api_list, STOP: self._api_stop}
-        with self._lock:
+        with self._state():
             result = handlers[operation](params)
         return _json_response(result)
 
@@ -1043,6 +1132,12 @@ class BedrockEmulator:
             case "POST", ["jobs", job_id, "expiry"]:
                 self.set_expiry(_field(payload, "enabled", bool), job_id)
                 return _wire(self._locked_record(job_id))
+            case "POST", ["s3"]:
+                endpoint = payload.get("endpoint")
+                self.set_s3(endpoint=None if endpoint is None else _field(payload, "endpoint", str))
+                return {"endpoint": endpoint}
+            case "GET", ["jobs", job_id, "manifest"]:
+                return dict(self.manifest(job_id))
             case "POST", ["expiry"]:
                 self.set_expiry(_field(payload, "enabled", bool))
                 return {"enabled": self.expire_jobs}
@@ -1108,14 +1203,14 @@ class BedrockEmulator:
                 self.reset()
                 return {}
             case "GET", ["calls"]:
-                with self._lock:
+                with self._state():
                     return {"calls": dict(self.calls)}
         raise _ApiError(
             "UnknownOperationException", f"No admin operation at {method} /_emulator/{'/'.join(segments)}", 404
         )
 
     def _locked_record(self, job: str) -> dict[str, Any]:
-        with self._lock:
+        with self._state():
             record = self._record(job)
             self._settle(record, self._now())
             return dict(record)
@@ -1214,6 +1309,26 @@ def _field(payload: Mapping[str, Any], name: str, kind: type) -> Any:
     return value
 
 
+def _s3_client(endpoint: str | None, region: str) -> Any | None:
+    if endpoint is None:
+        return None
+    import boto3  # only where manifests are wanted: the emulator itself needs botocore alone
+
+    # Loopback stand-ins (moto) take any credentials; these keep the caller's own out of it.
+    return boto3.client(
+        "s3", endpoint_url=endpoint, region_name=region, aws_access_key_id="testing", aws_secret_access_key="testing"
+    )
+
+
+def _manifest_location(record: Mapping[str, Any]) -> tuple[str, str]:
+    uri = str(((record.get("outputDataConfig") or {}).get("s3OutputDataConfig") or {}).get("s3Uri") or "")
+    if not uri.startswith("s3://") or not uri[5:].split("/", 1)[0]:
+        raise ValueError(f"the output location {uri!r} is not an s3:// URI")
+    bucket, _, prefix = uri[5:].partition("/")
+    folder = "/".join(part for part in (prefix.strip("/"), _job_id(record["jobArn"])) if part)
+    return bucket, f"{folder}/manifest.json.out"
+
+
 def _progress_arguments(payload: Mapping[str, Any]) -> dict[str, Any]:
     """set_progress's arguments from the admin API's {"recordsPerHour", "errorShare"?, "total"?, "stallAt"?}."""
     unknown = set(payload) - {"recordsPerHour", "errorShare", "total", "stallAt"}
@@ -1245,6 +1360,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--account-id", default="123456789012")
     parser.add_argument("--verbose", action="store_true", help="log every request")
+    parser.add_argument("--s3-endpoint", help="write each ended job's manifest.json.out to this S3 (moto) endpoint")
     parser.add_argument(
         "--expire-jobs", action="store_true", help="time jobs out at their jobExpirationTime (off: they never expire)"
     )
@@ -1252,7 +1368,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(message)s")
     # SIGTERM ends the process the way Ctrl-C does.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
-    emulator = BedrockEmulator(region=args.region, account_id=args.account_id, expire_jobs=args.expire_jobs)
+    emulator = BedrockEmulator(
+        region=args.region, account_id=args.account_id, expire_jobs=args.expire_jobs, s3_endpoint=args.s3_endpoint
+    )
     url = emulator.start(args.host, args.port)
     print(f"Bedrock emulator listening on {url} (export AWS_ENDPOINT_URL_BEDROCK={url}); Ctrl-C stops it", flush=True)
     try:
