@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from local.bedrock_emulator import BedrockEmulator
 from tests.local.test_bedrock_emulator_admin import admin, job_id
@@ -294,3 +298,38 @@ def test_reset_turns_expiry_back_off(bedrock: BedrockEmulator) -> None:
     bedrock.reset()
 
     assert bedrock.expire_jobs is False
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    total=st.integers(min_value=1, max_value=5000),
+    rate=st.one_of(st.integers(min_value=1, max_value=2000), st.floats(min_value=0.5, max_value=2000)),
+    share=st.sampled_from([0, 0.05, 0.1, 0.3, 1]),
+    steps=st.lists(st.integers(min_value=1, max_value=6 * 3600 * 1000), min_size=1, max_size=12),
+)
+def test_counts_follow_the_clock_exactly_and_never_go_back(
+    total: int, rate: float, share: float, steps: list[int]
+) -> None:
+    emulator = BedrockEmulator(now=T0)
+    arn = emulator.create_job(
+        "property", status="InProgress", totalRecordCount=total, records_per_hour=rate, error_share=share
+    )
+    exact_rate = Fraction(repr(rate)) if isinstance(rate, float) else Fraction(rate)
+    finish = T0 + timedelta(milliseconds=math.ceil(total * 3_600_000 / exact_rate))
+    elapsed = 0
+    seen = 0
+    for step in steps:
+        elapsed += step
+        emulator.advance(timedelta(milliseconds=step))
+        job = emulator.job(arn)
+        processed, success, errors = counts(job)
+        expected = min(total, math.floor(exact_rate * elapsed / 3_600_000))
+        assert processed == expected
+        assert processed >= seen
+        assert success + errors == processed
+        assert errors == math.floor(processed * Fraction(repr(float(share))))
+        seen = processed
+        if T0 + timedelta(milliseconds=elapsed) >= finish:
+            assert (job["status"], job["endTime"]) == ("Completed", finish)
+        else:
+            assert (job["status"], processed < total) == ("InProgress", True)
