@@ -488,6 +488,7 @@ class BedrockEmulator:
         ``records_per_hour`` (with ``totalRecordCount``) makes its records advance, as ``set_progress``
         does; ``expires`` times it out at its jobExpirationTime, or never, whatever ``expire_jobs`` says."""
         with self._state():
+            queued = len(self._pending)
             record = self._new_record(name, model_id, submit_time, status, fields, set())
             self._add(record)
             job_id = _job_id(record["jobArn"])
@@ -499,6 +500,7 @@ class BedrockEmulator:
                 self._settle(record, self._now())
             except (TypeError, ValueError):
                 self._remove(record)
+                del self._pending[queued:]  # a job refused leaves no manifest
                 raise
         return str(record["jobArn"])
 

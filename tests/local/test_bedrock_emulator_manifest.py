@@ -133,6 +133,16 @@ def test_a_job_created_as_ended_has_its_manifest(bedrock: BedrockEmulator, s3: A
     assert bedrock.manifest_location(arn) == (BUCKET, f"{job_id(arn)}/manifest.json.out")
 
 
+def test_a_job_refused_at_creation_leaves_no_manifest(bedrock: BedrockEmulator, s3: Any) -> None:
+    output = {"s3OutputDataConfig": {"s3Uri": f"s3://{BUCKET}/out/"}}
+    with pytest.raises(ValueError, match="non-negative"):
+        bedrock.create_job("refused", status="Completed", records_per_hour=-1, outputDataConfig=output)
+
+    accepted = bedrock.create_job("accepted", status="Failed", outputDataConfig=output)
+
+    assert keys(s3) == [f"out/{job_id(accepted)}/manifest.json.out"]
+
+
 def test_token_counts_follow_the_emulator_rates(bedrock: BedrockEmulator, bedrock_client: Any, s3: Any) -> None:
     bedrock.input_tokens_per_record, bedrock.output_tokens_per_record = 7, 3
     try:
