@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import subprocess
+import sys
+import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,7 +22,7 @@ from local.bedrock_emulator import (
     BedrockEmulator,
 )
 from tests.fixtures.aws import REGION
-from tests.local.test_bedrock_emulator_admin import admin, job_id
+from tests.local.test_bedrock_emulator_admin import REPO, admin, job_id
 from tests.local.test_bedrock_emulator_jobs import submit
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -210,3 +214,49 @@ def test_reset_forgets_the_s3_client(bedrock: BedrockEmulator, bedrock_client: A
     bedrock.set_status(arn, "Completed")
 
     assert keys(s3) == []
+
+
+def test_the_command_line_expires_jobs_and_writes_manifests_when_asked(aws: str) -> None:
+    # Given the emulator as its own process, expiring jobs and writing manifests to moto's S3
+    client = boto3.client("s3", region_name=REGION)
+    client.create_bucket(Bucket=BUCKET)
+    process = subprocess.Popen(  # noqa: S603 - a fixed command line
+        [sys.executable, "-m", "local.bedrock_emulator", "--port", "0", "--expire-jobs", "--s3-endpoint", aws],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        banner = process.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:\d+", banner)
+        assert match, f"no URL in {banner!r}"
+        url = match.group(0)
+
+        # When a job submitted long ago with a 24-hour timeout is added
+        created = _post(
+            f"{url}/_emulator/jobs",
+            {
+                "jobName": "long-ago",
+                "submitTime": "2020-01-01T00:00:00Z",
+                "timeoutDurationInHours": 24,
+                "outputDataConfig": {"s3OutputDataConfig": {"s3Uri": f"s3://{BUCKET}/out/"}},
+            },
+        )
+        job = json.load(urllib.request.urlopen(f"{url}/_emulator/jobs/{job_id(created['jobArn'])}"))  # noqa: S310
+
+        # Then it expired when its time ran out, and left its manifest
+        assert (job["status"], job["endTime"]) == ("Expired", "2020-01-02T00:00:00.000Z")
+        assert read_manifest(client, created["jobArn"])["processedRecordCount"] == 0
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _post(url: str, body: dict[str, Any]) -> dict[str, Any]:
+    request = urllib.request.Request(  # noqa: S310 - the emulator's own loopback URL
+        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request) as response:  # noqa: S310
+        return dict(json.load(response))
