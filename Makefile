@@ -122,6 +122,7 @@ bench: $(PY_STAMP)
 	$(BIN)/python -m bench.poller_bench
 	$(BIN)/python -m bench.fast_path_bench
 	$(BIN)/python -m bench.slack_bench
+	$(BIN)/python -m bench.cost
 	$(BIN)/python -m bench.cold_start
 
 # The Lambda asset's whole dependency set, with hashes, resolved for arm64 / Python 3.13 (needs the package index).
