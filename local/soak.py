@@ -98,6 +98,7 @@ POISON_SHARE = 0.01
 BASELINE_SHARE = 0.03
 UNKNOWN_SHARE = 0.01
 BURST_SHARE = 0.1
+BAD_INPUT_EVERY = 20  # rounds between two bad inputs (each kind in turn), outside the calm start and the settling
 # The simulated seconds one call takes, by service (a draw in this range per call; slow-call faults add to it).
 SERVICE_LATENCY = {
     "bedrock": (0.05, 0.2),
@@ -217,6 +218,7 @@ class Slot:
         self.bedrock_calls = 0
         self.last: CallRecord | None = None
         self.unrecorded: CallRecord | None = None  # the latest message SNS or Slack took, not yet followed by a write
+        self.published = 0  # messages SNS accepted in this invocation
         self.now = 0.0  # the simulated time of the worker's latest call
         self.ended_at = 0.0  # the simulated time its latest invocation ended
         self.killed = False
@@ -233,6 +235,7 @@ class Slot:
         self.last = None
         self.unrecorded = None
         self.killed = False
+        self.published = 0
 
     def latency(self, service: str) -> float:
         """The simulated seconds this call takes: a draw from the service's usual range."""
@@ -638,7 +641,45 @@ CHECK_DLQ = "the DLQ holds only the permanent-error cases"
 CHECK_EMAIL_RATE = "email never above 10 a second"
 CHECK_REGRESSION = "state never regressed"
 CHECK_IDLE_COST = "Bedrock calls per idle poll did not grow"
-CHECKS = (CHECK_SNS, CHECK_EMAIL, CHECK_SLACK, CHECK_DLQ, CHECK_EMAIL_RATE, CHECK_REGRESSION, CHECK_IDLE_COST)
+CHECK_BAD_INPUTS = "every bad input was refused, nothing sent for it"
+CHECKS = (
+    CHECK_SNS,
+    CHECK_EMAIL,
+    CHECK_SLACK,
+    CHECK_DLQ,
+    CHECK_EMAIL_RATE,
+    CHECK_REGRESSION,
+    CHECK_IDLE_COST,
+    CHECK_BAD_INPUTS,
+)
+
+
+# The bad inputs the soak tries, each kind in turn (BAD_INPUT_EVERY).
+BAD_OTHER_EVENT = "an EventBridge event of another kind (S3 Object Created)"
+BAD_FOREIGN_JOB = "a state-change event naming another account's job"
+BAD_MALFORMED_ARN = "a state-change event whose job ARN is malformed"
+BAD_MISSING_JOB = "a state-change event naming a job Bedrock does not have"
+BAD_QUEUED_BATCH = "a fast-path SQS batch with one record that is not JSON"
+BAD_NOT_NOTICE = "a Slack queue message whose SNS Message is not a notifier document"
+BAD_NOT_JSON = "a Slack queue message whose body is not JSON"
+BAD_INPUTS = (
+    BAD_OTHER_EVENT,
+    BAD_NOT_NOTICE,
+    BAD_FOREIGN_JOB,
+    BAD_MALFORMED_ARN,
+    BAD_NOT_JSON,
+    BAD_MISSING_JOB,
+    BAD_QUEUED_BATCH,
+)
+BAD_SLACK_INPUTS = (BAD_NOT_NOTICE, BAD_NOT_JSON)
+
+
+@dataclass
+class BadInput:
+    kind: str
+    refused: bool = False
+    result: str = ""
+
 
 _X_AMZ_DATE = re.compile(r"^\d{8}T\d{6}Z$")
 _MESSAGE_ID = re.compile(r"<MessageId>([^<]+)</MessageId>")
@@ -687,6 +728,9 @@ class Soak:
         self.requests: Counter[tuple[str, str]] = Counter()
         self.fault_log: list[tuple[float, str]] = []
         self.round_deck: list[str] = []
+        self.bad_inputs: list[BadInput] = []
+        self.bad_slack_markers: dict[str, BadInput] = {}
+        self.bad_sent: set[str] = set()  # markers of bad inputs that reached Slack
         self.slack_deck: list[str] = []
 
     # -- environment -------------------------------------------------------------------------------------------------
@@ -858,6 +902,7 @@ class Soak:
                 for message_id in ids:
                     self.email_seconds[message_id] = second
             slot.last = slot.unrecorded = CallRecord("sns", action, True, _published_transition_ids(form))
+            slot.published += len(ids)
         else:
             slot.last = CallRecord("sns", action, answer[0] == 200)
         return answer
@@ -869,6 +914,10 @@ class Soak:
         event_payload = metadata.get("event_payload") if isinstance(metadata, dict) else None
         transition_id = str(event_payload.get("transitionId") or "") if isinstance(event_payload, dict) else ""
         slot.last = CallRecord("slack", path, False)
+        for marker in self.bad_slack_markers:
+            if marker in text:
+                with self.lock:
+                    self.bad_sent.add(marker)
         if any(plan.name in text for plan in self.poison):
             self._count(f"Slack permanent error ({PERMANENT_SLACK_ERROR}) for a refused job")
             return (
@@ -973,7 +1022,8 @@ class Soak:
             return {"poller": poller}, extras
         extras["faulty"] = True
         rng = self.rng
-        for kind in self._deal(self.round_deck, ROUND_FAULTS, rng.choice((1, 1, 2, 3))):
+        extras["kinds"] = self._deal(self.round_deck, ROUND_FAULTS, rng.choice((1, 1, 2, 3)))
+        for kind in extras["kinds"]:
             if kind == "bedrock-throttle":
                 emulator.fail_next(rng.choice((LIST, GET, "*")), rng.randint(1, 8), "ThrottlingException")
             elif kind == "bedrock-5xx":
@@ -1046,9 +1096,75 @@ class Soak:
                 dealt.append(kind)
         return dealt
 
+    # -- bad inputs ------------------------------------------------------------------------------------------------
+
+    def try_bad_input(self, number: int) -> None:
+        """One input the functions must refuse, each kind in turn: to the poller as Lambda would hand it over, or
+        into the Slack queue as SNS would deliver it. What became of it is checked at the end."""
+        kind = BAD_INPUTS[number % len(BAD_INPUTS)]
+        bad = BadInput(kind)
+        self.bad_inputs.append(bad)
+        at = self.clock.now()
+        if kind in BAD_SLACK_INPUTS:
+            marker = f"soak-bad-input-{number}"
+            if kind == BAD_NOT_JSON:
+                body = f"{marker}: not a JSON document"
+            else:
+                body = json.dumps(
+                    {
+                        "Type": "Notification",
+                        "MessageId": marker,
+                        "TopicArn": self.resources.topic_arn,
+                        "Message": json.dumps({"hello": marker}),
+                        "Timestamp": at.isoformat(),
+                    }
+                )
+            self.bad_slack_markers[marker] = bad
+            message_id = str(uuid.UUID(int=random.Random(marker).getrandbits(128), version=4))
+            self.queue.add(QueuedMessage(message_id, body, self.clock.timestamp()))
+            return
+        self.servers.bedrock.clear_faults()  # the round's are spent; this invocation is judged on its input alone
+        real = next((plan for plan in self.plans if plan.arn), None)
+        foreign = f"arn:aws:bedrock:{REGION}:210987654321:model-invocation-job/abcdefghijkl"
+        missing = f"arn:aws:bedrock:{REGION}:{ACCOUNT_ID}:model-invocation-job/{number:012d}"
+        expected_failures: list[str] = []
+        if kind == BAD_OTHER_EVENT:
+            event = {**scheduled_event(at), "detail-type": "Object Created", "source": "aws.s3"}
+        elif kind == BAD_FOREIGN_JOB:
+            event = _arn_event(foreign, at)
+        elif kind == BAD_MALFORMED_ARN:
+            event = _arn_event(f"arn:aws:bedrock:{REGION}:{ACCOUNT_ID}:model-invocation-job/NOT-A-JOB", at)
+        elif kind == BAD_MISSING_JOB:
+            event = _arn_event(missing, at)
+        else:  # a queued batch: one record not JSON beside a good one
+            good = _arn_event(real.arn if real else missing, at)
+            queue_arn = f"arn:aws:sqs:{REGION}:{ACCOUNT_ID}:soak-state-changes"
+            records = [
+                QueuedMessage("bad-0", "{not json", at.timestamp()),
+                QueuedMessage("good-1", json.dumps(good), 0),
+            ]
+            event = {"Records": [sqs_record(record, queue_arn) for record in records]}
+            expected_failures = ["bad-0"]
+        ((result, slot),) = self._invoke_together(
+            [("poller-b", event, SlotFaults(), float(self.config.poller_timeout_seconds))]
+        )
+        failures = sorted(f["itemIdentifier"] for f in (result.get("result") or {}).get("batchItemFailures", []))
+        if kind == BAD_MISSING_JOB:
+            bad.refused = bool(result.get("ok")) and slot.published == 0
+            bad.result = "read once (not found), nothing recorded or published"
+        elif kind == BAD_QUEUED_BATCH:
+            bad.refused = bool(result.get("ok")) and failures == expected_failures
+            bad.result = "that record alone handed back to the queue; the good one done"
+        else:
+            error = str(result.get("error", ""))
+            bad.refused = not result.get("ok") and error.startswith("InvalidEvent") and slot.bedrock_calls == 0
+            bad.refused = bad.refused and slot.published == 0
+            bad.result = "rejected (InvalidEvent), no Bedrock call, nothing published"
+
     # -- one round -------------------------------------------------------------------------------------------------
 
     def poll_round(self, index: int, at: datetime, settling: bool, changed: int) -> None:
+        before = {fired: self.faults[fired] for names in DEALT_AGAIN_UNTIL_FIRED.values() for fired in names}
         slot_faults, extras = self.plan_round(index, settling)
         timeout = extras["timeout"] or float(self.config.poller_timeout_seconds)
         if extras["timeout"] is not None:
@@ -1084,6 +1200,11 @@ class Soak:
             and not summary.get("published")
         )
         self.polls.append(PollRecord(at, main_slot.bedrock_calls, idle, settling))
+        for kind in extras.get("kinds", ()):
+            if kind in DEALT_AGAIN_UNTIL_FIRED and not any(
+                self.faults[fired] > before.get(fired, 0) for fired in DEALT_AGAIN_UNTIL_FIRED[kind]
+            ):
+                self.round_deck.append(kind)  # dealt again in the next faulty round
 
     def _invoke_together(
         self, runs: list[tuple[str, dict[str, Any], SlotFaults, float]]
@@ -1210,6 +1331,8 @@ class Soak:
             self.clock.advance_to(at)
             published_before = len(self.email_seconds)
             self.poll_round(index, at, settling, changed)
+            if not settling and index >= CALM_START_ROUNDS and index % BAD_INPUT_EVERY == 0:
+                self.try_bad_input(index // BAD_INPUT_EVERY)
             published = len(self.email_seconds) != published_before
             self.pump_slack(settling, published)
             if published:
@@ -1323,7 +1446,17 @@ class Soak:
         dead_bodies = [m.body for m in self.queue.dead] + [
             m["Body"] for m in _drain(self.sqs, self.resources.slack_dlq_url)
         ]
-        dead_ids = {json.loads(json.loads(body)["Message"])["transitionId"] for body in dead_bodies}
+        dead_ids: set[str] = set()
+        dead_bad: set[str] = set()  # markers of the bad inputs found there
+        for number, body in enumerate(dead_bodies):
+            marker = next((marker for marker in self.bad_slack_markers if marker in body), None)
+            if marker is not None:
+                dead_bad.add(marker)
+                continue
+            try:
+                dead_ids.add(str(json.loads(json.loads(body)["Message"])["transitionId"]))
+            except (ValueError, KeyError, TypeError):
+                dead_ids.add(f"unreadable dead letter {number}")
         poison_ids = {d["transitionId"] for d in documents if d["jobArn"] in poison_arns}
         refused_once = self.permanent_hits & dead_ids  # Slack refused them for good once: in the DLQ, not in Slack
         slack_missing, slack_extra, slack_refused = [], [], []
@@ -1356,7 +1489,21 @@ class Soak:
                 CHECK_DLQ,
                 not unexplained and not poison_missing,
                 f"{len(dead_ids)} in the DLQ, {len(poison_ids)} refused by Slack for good, {len(unexplained)} unexplained, "
-                f"{len(poison_missing)} refused ones not in the DLQ",
+                f"{len(poison_missing)} refused ones not in the DLQ (and {len(dead_bad)} bad inputs)",
+            )
+        )
+
+        for marker, bad in self.bad_slack_markers.items():
+            bad.refused = marker in dead_bad and marker not in self.bad_sent
+            bad.result = "moved to the DLQ at once (permanent), nothing posted"
+        tried: Counter[str] = Counter(bad.kind for bad in self.bad_inputs)
+        not_refused = [bad.kind for bad in self.bad_inputs if not bad.refused]
+        checks.append(
+            Check(
+                CHECK_BAD_INPUTS,
+                bool(self.bad_inputs) and not not_refused,
+                f"{len(self.bad_inputs)} tried, {len(tried)} kinds, {len(not_refused)} not refused"
+                + (f"; e.g. {not_refused[0]}" if not_refused else ""),
             )
         )
 
@@ -1431,6 +1578,14 @@ class Soak:
             "requests": {f"{k[0]} {k[1]}": v for k, v in self.requests.most_common(30)},
             "traces": traces,
             "simulatedDays": round((self.polls[-1].at - start) / day, 2),
+            "badInputs": {
+                kind: {
+                    "tried": count,
+                    "refused": sum(1 for bad in self.bad_inputs if bad.kind == kind and bad.refused),
+                    "result": next(bad.result for bad in self.bad_inputs if bad.kind == kind),
+                }
+                for kind, count in tried.items()
+            },
         }
         return SoakResult(self.options, checks, Counter(self.faults), figures)
 
@@ -1452,6 +1607,12 @@ ROUND_FAULTS = (
     "slack-429",
     "slack-5xx",
 )
+# Round faults that only fire when the round does what they break (a publish, a Get of a job that moved on): dealt
+# again until they have fired, so that a short run has them too.
+DEALT_AGAIN_UNTIL_FIRED = {
+    "sns-error": ("SNS throttling", "SNS 5xx"),
+    "stale-get": ("Bedrock Get answered an older status without lastModifiedTime",),
+}
 SLACK_FAULTS = ("kill", "timeout", "dynamodb-throttle", "dynamodb-lost-answer", "secrets", "permanent")
 
 
@@ -1507,6 +1668,21 @@ def scheduled_event(moment: datetime) -> dict[str, Any]:
         "region": REGION,
         "resources": [f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/bedrock-batch-notifier-poll"],
         "detail": {},
+    }
+
+
+def _arn_event(job_arn: str, moment: datetime) -> dict[str, Any]:
+    """A Bedrock state-change event naming this ARN."""
+    return {
+        "version": "0",
+        "id": str(uuid.UUID(int=random.Random(job_arn + moment.isoformat()).getrandbits(128), version=4)),
+        "detail-type": stack.JOB_STATE_CHANGE_DETAIL_TYPE,
+        "source": "aws.bedrock",
+        "account": ACCOUNT_ID,
+        "time": moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": REGION,
+        "resources": [job_arn],
+        "detail": {"batchJobArn": job_arn, "batchJobName": "soak-bad-input", "status": "Completed"},
     }
 
 
@@ -1582,7 +1758,10 @@ def render(result: SoakResult) -> str:
     lines += ["", "  faults injected (fired):"]
     for kind, count in sorted(result.faults.items()):
         lines.append(f"    {count:>6}  {kind}")
-    figures = {name: value for name, value in result.figures.items() if name != "traces"}
+    lines += ["", "  bad inputs tried (refused / tried: what became of them):"]
+    for kind, bad in result.figures.get("badInputs", {}).items():
+        lines.append(f"    {bad['refused']:>3} / {bad['tried']:<3} {kind}: {bad['result']}")
+    figures = {name: value for name, value in result.figures.items() if name not in ("traces", "badInputs")}
     lines += ["", "  figures: " + json.dumps(figures, sort_keys=True)]
     if result.figures.get("traces"):
         lines += ["", "  failing jobs:", *(f"    {trace}" for trace in result.figures["traces"])]

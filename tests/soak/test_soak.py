@@ -28,10 +28,36 @@ def assert_check(result: SoakResult, name: str) -> None:
     assert check.passed, f"{name}: {check.detail}"
 
 
-def test_the_soak_injects_faults_of_every_kind_it_plans(result: SoakResult) -> None:
-    assert sum(result.faults.values()) > 0
+# Faults at every boundary: Bedrock, DynamoDB, SNS, Slack, SQS, the functions' processes and their timeouts.
+FIRED_IN_THE_SHORT_SOAK = (
+    "Bedrock ListModelInvocationJobs ThrottlingException",
+    "Bedrock GetModelInvocationJob InternalServerException",
+    "Bedrock Get answered an older status without lastModifiedTime",
+    "Bedrock listing lag (job hidden from listings)",
+    "DynamoDB throttling",
+    "DynamoDB write applied, answer lost (500)",
+    "DynamoDB conditional write refused (observed: overlap or a retried write)",
+    "SIGKILL of a worker before its next call",
+    "SQS redelivery of a delivered message",
+    "Slack 429",
+    "Slack 5xx",
+    "Slack function timeout (slow Slack, short time left)",
+    "Slack permanent error, once (channel_not_found)",
+    "overlapping poller invocations",
+    "poller Lambda timeout (short time left, slow calls)",
+)
+
+
+def test_the_soak_injects_faults_at_every_boundary(result: SoakResult) -> None:
+    not_fired = [kind for kind in FIRED_IN_THE_SHORT_SOAK if not result.faults[kind]]
+    assert not not_fired
+    assert result.faults["SNS throttling"] + result.faults["SNS 5xx"] > 0
     assert result.figures["transitionsChecked"] > 0
     assert result.figures["finalStatuses"] > 0
+
+
+def test_the_soak_tries_every_kind_of_bad_input(result: SoakResult) -> None:
+    assert set(result.figures["badInputs"]) == set(soak.BAD_INPUTS)
 
 
 def test_every_observable_transition_reaches_sns(result: SoakResult) -> None:
@@ -60,3 +86,7 @@ def test_no_job_state_ever_regresses(result: SoakResult) -> None:
 
 def test_bedrock_calls_per_idle_poll_do_not_grow(result: SoakResult) -> None:
     assert_check(result, soak.CHECK_IDLE_COST)
+
+
+def test_every_bad_input_is_refused_and_nothing_is_sent_for_it(result: SoakResult) -> None:
+    assert_check(result, soak.CHECK_BAD_INPUTS)
