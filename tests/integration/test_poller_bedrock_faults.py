@@ -173,6 +173,27 @@ def test_jobs_ended_in_an_unknown_status_are_published_once_then_cost_no_get(fro
     assert len(frozen.notices()) == 30
 
 
+def test_jobs_in_an_unknown_status_without_an_end_are_read_until_they_would_have_expired(frozen):
+    bedrock = frozen.bedrock
+    arns = bedrock.create_jobs(3, start=T0 - timedelta(hours=6), step=timedelta(minutes=1), status="InProgress")
+    bedrock.create_job("recent", status="Completed")  # keeps the new-jobs window away from the others
+    frozen.poll()  # baseline: 3 running jobs
+    for arn in arns:  # a status this version does not know, and no endTime
+        bedrock.overwrite_job(arn, status="Cancelled", lastModifiedTime=bedrock.now())
+    frozen.poll()
+    bedrock.advance(timedelta(hours=2))
+    bedrock.calls.clear()
+    frozen.poll()
+    assert bedrock.calls[GET] == 3  # they may still be running, in a status yet to come
+    expires = max(bedrock.job(arn)["jobExpirationTime"] for arn in arns)
+    bedrock.advance(expires + timedelta(hours=1) - bedrock.now())
+    frozen.poll()  # an hour past the time Bedrock would have ended them: they are over
+    bedrock.calls.clear()
+    frozen.poll()
+    assert bedrock.calls[GET] == 0
+    assert sorted(d["status"] for d in frozen.notices()) == ["Cancelled"] * 3
+
+
 def state_change(job_arn: str) -> dict:
     return {
         "detail-type": "Batch Inference Job State Change",

@@ -170,6 +170,24 @@ def test_an_unknown_status_with_an_end_settles_after_a_while():
     assert not has_settled(ended, StoredJob(ARN, "InProgress", T, T), T + timedelta(days=1))
 
 
+def test_an_unknown_status_without_an_end_settles_only_a_while_after_the_job_would_have_expired():
+    expires = T + timedelta(hours=24)
+    held = JobSnapshot(ARN, "n", "m", "Cancelled", T, last_modified_time=T, expiration_time=expires)
+    stored = StoredJob(ARN, "Cancelled", T, T)
+
+    assert not has_settled(held, stored, T + timedelta(hours=2))  # may still be running in a status yet to come
+    assert not has_settled(held, stored, expires + timedelta(minutes=5))
+    assert has_settled(held, stored, expires + timedelta(hours=1))
+    entered_late = JobSnapshot(ARN, "n", "m", "Cancelled", T, expires + timedelta(hours=2), expiration_time=expires)
+    assert not has_settled(entered_late, stored, expires + timedelta(hours=2, minutes=30))
+
+
+def test_the_expiration_time_is_read_from_a_summary():
+    summary = {"jobArn": ARN, "status": "InProgress", "submitTime": T, "jobExpirationTime": T + timedelta(hours=24)}
+
+    assert JobSnapshot.from_bedrock(summary).expiration_time == T + timedelta(hours=24)
+
+
 @pytest.mark.parametrize(
     ("job_arn", "problem"),
     [

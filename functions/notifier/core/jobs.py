@@ -61,6 +61,7 @@ class JobSnapshot:
     records: RecordCounts = field(default_factory=RecordCounts)
     input_s3_uri: str | None = None
     output_s3_uri: str | None = None
+    expiration_time: datetime | None = None  # jobExpirationTime: when Bedrock ends the job if it is still running
 
     @classmethod
     def from_bedrock(cls, job: dict[str, Any]) -> JobSnapshot:
@@ -79,4 +80,5 @@ class JobSnapshot:
             records=RecordCounts.from_bedrock(job),
             input_s3_uri=(input_config.get("s3InputDataConfig") or {}).get("s3Uri"),
             output_s3_uri=(output_config.get("s3OutputDataConfig") or {}).get("s3Uri"),
+            expiration_time=job.get("jobExpirationTime"),
         )

@@ -18,7 +18,8 @@ from notifier.core.outcome import DEFAULT_ERROR_RATE_WARNING
 # Bedrock answers a transient 404 now and then for a job that is still running.
 RETIRE_AFTER_MISSES = 3
 RETIRE_AFTER = timedelta(hours=1)
-# A status this version does not know, with an endTime, unchanged for this long: the job is over.
+# A status this version does not know, unchanged for this long after the job's endTime (or, with none, after its
+# jobExpirationTime, by which Bedrock ends a job still running): the job is over.
 UNKNOWN_STATUS_SETTLES_AFTER = timedelta(hours=1)
 # The ARN pattern of botocore's bedrock model (ModelInvocationJobArn), with its parts captured.
 _JOB_ARN = re.compile(
@@ -153,11 +154,20 @@ def should_retire(stored: StoredJob, now: datetime) -> bool:
 
 
 def has_settled(observed: JobSnapshot, stored: StoredJob, now: datetime) -> bool:
-    """An unknown status that ended (endTime set) and has not changed for a while: the job is over, so it is
-    no longer read every poll. Its status was already recorded and published when it first appeared."""
-    if observed.status in KNOWN_STATUSES or observed.status != stored.status or observed.end_time is None:
+    """An unknown status that ended and has not changed for a while: the job is over, so it is no longer read
+    every poll. Its status was already recorded and published when it first appeared.
+
+    Bedrock stamps endTime on the statuses a job ends in. Without one, the job's expiration time decides: past it,
+    Bedrock would have ended a job that was still running, so a status held since then is where the job ended."""
+    if observed.status in KNOWN_STATUSES or observed.status != stored.status:
         return False
-    return now - (observed.last_modified_time or observed.end_time) >= UNKNOWN_STATUS_SETTLES_AFTER
+    if observed.end_time is not None:
+        since = observed.last_modified_time or observed.end_time
+    elif observed.expiration_time is not None:
+        since = max(observed.expiration_time, observed.last_modified_time or observed.expiration_time)
+    else:
+        return False
+    return now - since >= UNKNOWN_STATUS_SETTLES_AFTER
 
 
 def job_arn_problem(job_arn: str, region: str, account_id: str) -> str | None:
