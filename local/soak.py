@@ -803,7 +803,7 @@ class Soak:
             return self._sqs(slot, target.split(".", 1)[1], method, path, headers, body)
         if target.startswith("secretsmanager."):
             if slot.chance("secrets", faults.secrets_error):
-                self._count("Secrets Manager 5xx")
+                self._count(SECRETS_FAULT)
                 return _json_error("InternalServiceError", 500)
             return _forward(self.servers.moto_url, method, path, headers, body)
         form = urllib.parse.parse_qs(body.decode(errors="replace"))
@@ -1267,10 +1267,14 @@ class Soak:
                 (slot, batch, *self.slack_faults(settling))
                 for slot, batch in zip(("slack-a", "slack-b"), batches, strict=False)
             ]
+            secrets_before = self.faults[SECRETS_FAULT]
             self.turnstile.begin([run[0] for run in runs])
             with ThreadPoolExecutor(max_workers=len(runs)) as pool:
                 redeliver = list(pool.map(lambda run: self._slack_batch(*run), runs))
-            self.clock.advance_to(max(self.slots[run[0]].ended_at for run in runs))
+            if any(run[2].secrets_error for run in runs) and self.faults[SECRETS_FAULT] == secrets_before:
+                self.slack_deck.append(
+                    "secrets"
+                )  # the secret was cached: dealt again until a read fails            self.clock.advance_to(max(self.slots[run[0]].ended_at for run in runs))
             for delivered in redeliver:
                 for message in delivered:
                     if not settling and self.rng.random() < 0.03:
@@ -1613,6 +1617,7 @@ DEALT_AGAIN_UNTIL_FIRED = {
     "sns-error": ("SNS throttling", "SNS 5xx"),
     "stale-get": ("Bedrock Get answered an older status without lastModifiedTime",),
 }
+SECRETS_FAULT = "Secrets Manager 5xx"
 SLACK_FAULTS = ("kill", "timeout", "dynamodb-throttle", "dynamodb-lost-answer", "secrets", "permanent")
 
 
