@@ -23,7 +23,8 @@ after the stack's maxReceiveCount.
 
 At the end it prints a table of checks and exits non-zero if one fails:
 every observable transition reached SNS; every final status reached Slack and email exactly once; the DLQ holds
-only the permanent-error cases; email never above 10 a second; no state regressed; Bedrock calls per idle poll
+only the permanent-error cases; every bad input (events the poller must reject, messages that are not notices) was
+refused with nothing sent for it; email never above 10 a second; no state regressed; Bedrock calls per idle poll
 did not grow.
 
     python -m local.soak [--jobs 2000] [--days 7] [--seed 1] [--json PATH]
