@@ -196,6 +196,7 @@ class SlotFaults:
     stale_get: float = 0.0  # chance per Get: the job's previous status, without lastModifiedTime
     reject_next_token: bool = False
     slack_permanent: float = 0.0  # chance per Slack call: a one-off permanent error
+    kind: str = ""  # the Slack fault dealt to this invocation
 
 
 @dataclass
@@ -732,6 +733,8 @@ class Soak:
         self.bad_inputs: list[BadInput] = []
         self.bad_slack_markers: dict[str, BadInput] = {}
         self.bad_sent: set[str] = set()  # markers of bad inputs that reached Slack
+        self.slack_extra_counts: dict[str, str] = {}
+        self.first_posts: Counter[tuple[str, str]] = Counter()  # (job, status) posted as the job's parent message
         self.slack_deck: list[str] = []
 
     # -- environment -------------------------------------------------------------------------------------------------
@@ -853,7 +856,7 @@ class Soak:
             self._count("DynamoDB conditional write refused (observed: overlap or a retried write)")
         writes = ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem")
         if operation in writes and answer[0] == 200 and slot.chance("ddb-lost", faults.dynamodb_lost_answer):
-            self._count("DynamoDB write applied, answer lost (500)")
+            self._count(LOST_ANSWER_FAULT)
             slot.last = CallRecord("dynamodb", operation, False)
             return _dynamodb_error("InternalServerError", 500)
         slot.last = CallRecord("dynamodb", operation, answer[0] == 200)
@@ -943,7 +946,7 @@ class Soak:
             and path.endswith("chat.postMessage")
             and slot.chance("slack-permanent", slot.faults.slack_permanent)
         ):
-            self._count("Slack permanent error, once (channel_not_found)")
+            self._count(PERMANENT_ONCE_FAULT)
             with self.lock:
                 self.permanent_hits.add(transition_id)
             return 200, {"Content-Type": "application/json"}, b'{"ok":false,"error":"channel_not_found"}'
@@ -956,6 +959,10 @@ class Soak:
         slot.last = CallRecord("slack", path, posted, [transition_id] if posted and transition_id else [])
         if posted:
             slot.unrecorded = slot.last
+            if not payload.get("thread_ts") and isinstance(event_payload, dict):
+                # A job's first notice is its parent message alone (bot mode): that status is shown there.
+                with self.lock:
+                    self.first_posts[(str(event_payload.get("jobArn", "")), str(event_payload.get("status", "")))] += 1
         return answer
 
     def _count(self, kind: str, n: int = 1) -> None:
@@ -1070,6 +1077,7 @@ class Soak:
         if settling or self.rng.random() >= FAULT_ROUND_SHARE:
             return faults, timeout
         (kind,) = self._deal(self.slack_deck, SLACK_FAULTS, 1)
+        faults.kind = kind
         if kind == "kill":
             faults.kill_at = self.rng.randint(1, 20)
         elif kind == "timeout":
@@ -1268,14 +1276,14 @@ class Soak:
                 (slot, batch, *self.slack_faults(settling))
                 for slot, batch in zip(("slack-a", "slack-b"), batches, strict=False)
             ]
-            secrets_before = self.faults[SECRETS_FAULT]
+            before = Counter({name: self.faults[name] for names in SLACK_DEALT_AGAIN.values() for name in names})
             self.turnstile.begin([run[0] for run in runs])
             with ThreadPoolExecutor(max_workers=len(runs)) as pool:
                 redeliver = list(pool.map(lambda run: self._slack_batch(*run), runs))
-            if any(run[2].secrets_error for run in runs) and self.faults[SECRETS_FAULT] == secrets_before:
-                self.slack_deck.append(
-                    "secrets"
-                )  # the secret was cached: dealt again until a read fails            self.clock.advance_to(max(self.slots[run[0]].ended_at for run in runs))
+            self.clock.advance_to(max(self.slots[run[0]].ended_at for run in runs))
+            for kind in sorted({run[2].kind for run in runs} & SLACK_DEALT_AGAIN.keys()):
+                if not any(self.faults[name] > before[name] for name in SLACK_DEALT_AGAIN[kind]):
+                    self.slack_deck.append(kind)  # e.g. the secret was cached: dealt again until it fires
             for delivered in redeliver:
                 for message in delivered:
                     if not settling and self.rng.random() < 0.03:
@@ -1468,7 +1476,7 @@ class Soak:
         for arn, status in finals.items():
             if arn in poison_arns:
                 continue
-            count = replies.get((arn, status), 0)
+            count = replies.get((arn, status), 0) + self.first_posts.get((arn, status), 0)
             allowance = owed((arn, status), self.allowed_slack_duplicates)
             if count == 0 and tid_of.get((arn, status), set()) & refused_once:
                 slack_refused.append(arn)
@@ -1476,6 +1484,10 @@ class Soak:
                 slack_missing.append(arn)
             elif count > 1 + allowance or parents.get(arn, 0) > 1 + allowance:
                 slack_extra.append(arn)
+                self.slack_extra_counts[arn] = (
+                    f"replies {replies.get((arn, status), 0)}, first posts {self.first_posts.get((arn, status), 0)}, "
+                    f"parents {parents.get(arn, 0)}, owed {allowance}"
+                )
         checks.append(
             Check(
                 CHECK_SLACK,
@@ -1563,7 +1575,10 @@ class Soak:
         duplicates = sum(count - 1 for count in published.values() if count > 1)
         failing = [arn for arn, _ in missing] + email_missing + email_extra + slack_missing + slack_extra
         failing += [arn for arn, _ in regressions]
-        traces = [self.trace(arn) for arn in dict.fromkeys(failing)][:8]
+        traces = [
+            self.trace(arn) + (f"; Slack: {self.slack_extra_counts[arn]}" if arn in self.slack_extra_counts else "")
+            for arn in dict.fromkeys(failing)
+        ][:8]
         figures = {
             "jobs": len(self.plans),
             "polls": len(self.polls),
@@ -1612,13 +1627,21 @@ ROUND_FAULTS = (
     "slack-429",
     "slack-5xx",
 )
+SECRETS_FAULT = "Secrets Manager 5xx"
+LOST_ANSWER_FAULT = "DynamoDB write applied, answer lost (500)"
+PERMANENT_ONCE_FAULT = "Slack permanent error, once (channel_not_found)"
 # Round faults that only fire when the round does what they break (a publish, a Get of a job that moved on): dealt
 # again until they have fired, so that a short run has them too.
 DEALT_AGAIN_UNTIL_FIRED = {
     "sns-error": ("SNS throttling", "SNS 5xx"),
     "stale-get": ("Bedrock Get answered an older status without lastModifiedTime",),
+    "dynamodb-lost-answer": (LOST_ANSWER_FAULT,),
 }
-SECRETS_FAULT = "Secrets Manager 5xx"
+SLACK_DEALT_AGAIN = {  # Slack faults that fire only on a call the invocation may not make: dealt again until fired
+    "secrets": (SECRETS_FAULT,),
+    "dynamodb-lost-answer": (LOST_ANSWER_FAULT,),
+    "permanent": (PERMANENT_ONCE_FAULT,),
+}
 SLACK_FAULTS = ("kill", "timeout", "dynamodb-throttle", "dynamodb-lost-answer", "secrets", "permanent")
 
 
