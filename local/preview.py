@@ -47,10 +47,10 @@ from notifier.core.notice import Notice
 from notifier.core.settings import POLLER, STATE_TABLE, PollerSettings
 from notifier.core.settings import TOPIC as TOPIC_SETTING
 from notifier.core.timefmt import isoformat
-from notifier.poller.bedrock import CLIENT_CONFIG as BEDROCK_CONFIG
 from notifier.poller.bedrock import BedrockJobs
-from notifier.poller.job_store import CLIENT_CONFIG as DYNAMODB_CONFIG
+from notifier.poller.bedrock import client_config as bedrock_config
 from notifier.poller.job_store import Claim, Cursor, PendingNotice, StateStore
+from notifier.poller.job_store import client_config as dynamodb_config
 from notifier.poller.poll import Deadline, Poll
 from notifier.poller.publisher import PublishOutcome, Settle
 from notifier.poller.rules import Change, NotifyRule, StoredJob
@@ -341,8 +341,8 @@ def build_preview(args: argparse.Namespace, session: boto3.Session) -> Preview:
     if not region:
         raise PreviewError("no AWS region: pass --region or set AWS_REGION (or a region in your profile)")
     try:
-        bedrock = ObservedJobSource(BedrockJobs(session.client("bedrock", config=BEDROCK_CONFIG)))
-        dynamodb = refuse_writes(session.client("dynamodb", config=DYNAMODB_CONFIG)) if args.table else None
+        bedrock = ObservedJobSource(BedrockJobs(session.client("bedrock", config=bedrock_config())))
+        dynamodb = refuse_writes(session.client("dynamodb", config=dynamodb_config())) if args.table else None
     except boto_errors.InvalidRegionError:
         raise PreviewError(
             f"{region!r} is not an AWS region name (like us-east-1): check --region / AWS_REGION"

@@ -205,10 +205,10 @@ class Demo:
         with self._as_function(runtime.POLLER):
             self.poller_settings = PollerSettings.from_env()
             # One client each, made as the poller's own adapters make them, in the poller's environment.
-            self.bedrock_client = boto3.client("bedrock", config=bedrock_jobs.CLIENT_CONFIG)
+            self.bedrock_client = boto3.client("bedrock", config=bedrock_jobs.client_config())
             self.bedrock_client.meta.events.register("needs-retry.bedrock", self._note_throttle)
-            self.dynamodb = boto3.client("dynamodb", config=state_store.CLIENT_CONFIG)
-            self.sns = boto3.client("sns", config=publisher.CLIENT_CONFIG)
+            self.dynamodb = boto3.client("dynamodb", config=state_store.client_config())
+            self.sns = boto3.client("sns", config=publisher.client_config())
             self.sns.meta.events.register("after-call.sns.PublishBatch", self._note_published)
         with self._as_function(runtime.SLACK):
             self.slack_dependencies = slack.build_dependencies(SlackSettings.from_env())

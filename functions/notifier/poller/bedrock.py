@@ -22,9 +22,13 @@ READ_TIMEOUT = 30
 MIN_CALL_SECONDS = 1  # less time than this left: the call is not started
 MAX_BACKOFF = 20  # botocore's cap on the backoff between two attempts
 
+
 # Adaptive retries back off and rate-limit the client on ThrottlingException; the attempt count comes from
 # boto3's own AWS_MAX_ATTEMPTS (the stack sets it), so the SDK, not this module, owns the retry loop.
-CLIENT_CONFIG = Config(retries={"mode": "adaptive"}, connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT)
+def client_config() -> Config:
+    """A new Config for each client: botocore writes the attempts it resolved into the retries dict it is given,
+    so a shared Config would fix every later client at the first one's AWS_MAX_ATTEMPTS."""
+    return Config(retries={"mode": "adaptive"}, connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT)
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ class _NotFound(Exception):
 class BedrockJobs:
     def __init__(self, client: Any = None) -> None:
         # An injected client keeps its own timeouts; the adapter's own clients are bounded by the time left.
-        self._client = client or boto3.client("bedrock", config=CLIENT_CONFIG)
+        self._client = client or boto3.client("bedrock", config=client_config())
         self._bounded = client is None
         self._max_attempts = int((self._client.meta.config.retries or {}).get("total_max_attempts", 3))
         self._clients: dict[CallLimits, Any] = {}
@@ -120,7 +124,7 @@ class BedrockJobs:
                 if limits == CallLimits(CONNECT_TIMEOUT, READ_TIMEOUT, self._max_attempts)
                 else boto3.client(
                     "bedrock",
-                    config=CLIENT_CONFIG.merge(
+                    config=client_config().merge(
                         Config(
                             connect_timeout=limits.connect_timeout,
                             read_timeout=limits.read_timeout,

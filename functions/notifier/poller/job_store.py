@@ -32,7 +32,11 @@ BATCH_GET_LIMIT = 100
 WRITE_CONCURRENCY = 8
 MESSAGE_LIMIT = 2000  # failure messages are kept short in the table; the notice carries the full text
 
-CLIENT_CONFIG = Config(retries={"mode": "standard"}, connect_timeout=5, read_timeout=20)
+
+def client_config() -> Config:
+    """A new Config for each client (botocore writes the resolved attempts into the retries dict it is given)."""
+    return Config(retries={"mode": "standard"}, connect_timeout=5, read_timeout=20)
+
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -119,7 +123,7 @@ def _stored_job(values: dict[str, Any]) -> StoredJob:
 class StateStore:
     def __init__(self, table_name: str, client: Any = None, sleep: Any = time.sleep) -> None:
         self.table_name = table_name
-        self._client = client or boto3.client("dynamodb", config=CLIENT_CONFIG)
+        self._client = client or boto3.client("dynamodb", config=client_config())
         self._sleep = sleep
         self._lock = threading.Lock()  # guards the counters below, which parallel writes update
         self.calls: Counter[str] = Counter()

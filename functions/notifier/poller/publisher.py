@@ -23,8 +23,14 @@ from notifier.poller.sns_message import MESSAGE_SIZE_LIMIT, entry_size, fitted_e
 
 SNS_BATCH_LIMIT = 10
 BATCH_SIZE_LIMIT = MESSAGE_SIZE_LIMIT  # the aggregate of one PublishBatch request has the same 256 KiB limit
+
+
 # Short timeouts and few attempts: one slow call must not carry the run past its deadline.
-CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=5)
+def client_config() -> Config:
+    """A new Config for each client (botocore writes the resolved attempts into the retries dict it is given)."""
+    return Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=5)
+
+
 # Until a batch has been timed, a batch is assumed to take this long; a batch is started only with room for it.
 FIRST_BATCH_ESTIMATE = 2.0
 
@@ -75,7 +81,7 @@ class NoticePublisher:
         self.topic_arn = topic_arn
         self.limit = max(1, int(max_per_second))
         self.batch_size = min(SNS_BATCH_LIMIT, self.limit)
-        self._client = client or boto3.client("sns", config=CLIENT_CONFIG)
+        self._client = client or boto3.client("sns", config=client_config())
         self.window: SendWindow = window or LocalSendWindow()
         self._sleep = sleep
         self._wall_clock = wall_clock
