@@ -1451,10 +1451,11 @@ class Soak:
         for message in stored:
             payload = (message.metadata or {}).get("event_payload") or {}
             arn = str(payload.get("jobArn", ""))
+            # A parent shows the job's first notice (counted as first posts, as it was posted); a reply each later one.
             if message.thread_ts is None:
                 parents[arn] += 1
-            # A parent shows the job's first transition (its metadata stays that one's), a reply each later one.
-            replies[(arn, str(payload.get("status", "")))] += 1
+            else:
+                replies[(arn, str(payload.get("status", "")))] += 1
         poison_arns = {plan.arn for plan in self.poison}
         dead_bodies = [m.body for m in self.queue.dead] + [
             m["Body"] for m in _drain(self.sqs, self.resources.slack_dlq_url)
@@ -1590,7 +1591,7 @@ class Soak:
             "lost": len(missing),
             "emailDuplicates": duplicates,
             "emailRepeatsOwedToKills": sum(self.allowed_email_duplicates.values()),
-            "slackReplies": sum(replies.values()) - sum(parents.values()),
+            "slackReplies": sum(replies.values()),
             "slackParents": sum(parents.values()),
             "dlq": len(dead_ids),
             "visibilityChanges": self.visibility_changes,
