@@ -82,6 +82,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from fractions import Fraction
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from operator import itemgetter
@@ -1248,6 +1249,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         _LOG.debug("%s " + format, self.address_string(), *args)
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header on the emulator's clock, as Bedrock's answers carry Bedrock's."""
+        return format_datetime(self.server.emulator.now(), usegmt=True)
 
 
 def _json_response(document: Mapping[str, Any]) -> tuple[int, dict[str, str], bytes]:

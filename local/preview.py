@@ -203,6 +203,9 @@ class ObservedJobSource:
     def limit_calls_to(self, time_left: Callable[[], float] | None) -> None:
         self.jobs.limit_calls_to(time_left)
 
+    def server_time(self) -> datetime | None:
+        return self.jobs.server_time()
+
     def get(self, job_arn: str) -> JobSnapshot | None:
         try:
             return self.jobs.get(job_arn)

@@ -224,3 +224,14 @@ def test_a_released_claim_frees_the_job_for_the_next_run_at_once(store: JobStore
     assert store.claim([ARN], claim_of("run-c"), NOW) == {}
     store.release([ARN], claim_of("run-a"))
     assert store.claim([ARN], claim_of("run-c"), NOW).keys() == {ARN}
+
+
+def test_the_cursor_keeps_the_finished_jobs_of_the_window_and_the_last_sweep(store: JobStore) -> None:
+    finished = frozenset(f"job{i:09d}" for i in range(2000))
+    assert store.save_cursor(Cursor(watermark=NOW, baseline_complete=True, finished=finished, swept_at=NOW), NOW)
+    assert store.load_cursor() == Cursor(watermark=NOW, baseline_complete=True, finished=finished, swept_at=NOW)
+
+    # the same watermark with fewer finished jobs (the window moved on) replaces the set
+    later = NOW + timedelta(minutes=5)
+    assert store.save_cursor(Cursor(watermark=NOW, baseline_complete=True, swept_at=later), later)
+    assert store.load_cursor() == Cursor(watermark=NOW, baseline_complete=True, swept_at=later)

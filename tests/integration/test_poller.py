@@ -9,6 +9,7 @@ import pytest
 
 from notifier.core.errors import BedrockUnavailable, ConfigurationError, InvalidEvent
 from notifier.poller import handler
+from notifier.poller.rules import FULL_SWEEP_EVERY
 from tests.integration.poller_harness import (
     SCHEDULED_EVENT,
     Harness,
@@ -69,8 +70,9 @@ def test_long_job_submitted_before_the_watermark_is_followed_to_its_end(harness)
         ("three-day-job", "Submitted", "InProgress"),
         ("three-day-job", "InProgress", "Completed"),
     ]
-    # the last poll read the new window, the running statuses and the one job that left them: not the 3,000
-    assert bedrock.calls[LIST] == 1 + 5
+    # the last poll listed the new window and read the one tracked job older than it with a Get: not the 3,000,
+    # and no listing by status for a single job
+    assert bedrock.calls[LIST] == 1
     assert bedrock.calls[GET] == 1
     assert harness.notices()[-1]["records"] == {"total": 1000, "processed": 1000, "success": 990, "error": 10}
 
@@ -88,11 +90,29 @@ def test_skipped_intermediate_statuses_are_reported_honestly(harness):
 def test_job_hidden_from_the_listing_is_still_found(harness):
     baseline(harness)
     job = harness.bedrock.create_job("shy", status="InProgress")
-    harness.bedrock.hide_from_list(job, list_calls=6)  # every listing of one poll
+    harness.bedrock.hide_from_list(job, list_calls=1)  # every listing of one poll: the window, nothing else is due
     harness.poll()
     assert harness.notices() == []
     harness.poll()
     assert harness.transitions() == [("shy", None, "InProgress")]
+
+
+def test_a_job_visible_late_within_the_overlap_is_published_even_after_it_finished(harness):
+    bedrock = harness.bedrock
+    baseline(harness)
+    bedrock.create_job("first", status="Completed", submit_time=bedrock.now() - timedelta(minutes=8))
+    harness.poll()  # the watermark moves on to it
+    # Given a job Bedrock lists only 9 minutes after its submission (the overlap is 10), and that ends meanwhile
+    late = bedrock.create_job("late", status="InProgress")
+    bedrock.hide_from_list(late, list_calls=2)
+    for _ in range(2):  # polls 3 and 6 minutes after it; the first moves the window on to Bedrock's Date
+        bedrock.advance(timedelta(minutes=3))
+        harness.poll()
+    bedrock.set_status(late, "Completed")
+    bedrock.advance(timedelta(minutes=3))
+    harness.poll()
+    # Then it is still found, by the window, not a listing by status
+    assert [t for t in harness.transitions() if t[0] == "late"] == [("late", None, "Completed")]
 
 
 def test_job_visible_only_after_its_submit_time_fell_behind_the_watermark(harness):
@@ -102,6 +122,10 @@ def test_job_visible_only_after_its_submit_time_fell_behind_the_watermark(harnes
     bedrock.hide_from_list(late, list_calls=6)
     bedrock.create_job("newer", status="InProgress")  # moves the watermark two hours past "late"
     harness.poll()
+    harness.poll()
+    assert harness.transitions() == [("newer", None, "InProgress")]
+    # later than the overlap: the next full sweep of the running statuses finds it, as it is still running
+    bedrock.advance(FULL_SWEEP_EVERY)
     harness.poll()
     assert sorted(harness.transitions()) == [("late", None, "InProgress"), ("newer", None, "InProgress")]
 
@@ -126,7 +150,7 @@ def test_thousands_of_jobs_across_pages_are_each_recorded_once(harness):
     bedrock.calls.clear()
     summary = harness.poll()
     assert summary["transitions"] == {"Submitted": 2500, "InProgress": 3}
-    assert bedrock.calls[LIST] == 3 + 5  # three pages of new jobs, one listing per running status
+    assert bedrock.calls[LIST] == 3  # three pages of new jobs; no tracked job older than the window to follow
     assert len(_job_items(harness)) == 2503
     assert sorted(d["jobArn"] for d in harness.notices()) == sorted(published)
     # an idle poll afterwards records nothing and writes nothing
@@ -423,5 +447,6 @@ def test_many_jobs_finishing_at_once_are_read_by_status_not_one_by_one(harness):
     bedrock.calls.clear()
     harness.poll()
     assert bedrock.calls[GET] == 0
-    assert bedrock.calls[LIST] == 1 + 5 + 2  # new window, running statuses, Completed and Failed (then all found)
+    # the new window, the one running status the tracked jobs have, Completed and Failed (then all are found)
+    assert bedrock.calls[LIST] == 1 + 1 + 2
     assert sorted(d["status"] for d in harness.notices()) == ["Completed"] * 30 + ["Failed"] * 10

@@ -235,3 +235,12 @@ def test_the_command_line_serves_until_signalled(stop_signal: signal.Signals, fi
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_answers_carry_a_date_header_on_the_emulators_clock(bedrock: BedrockEmulator, bedrock_client: Any) -> None:
+    bedrock.set_now(T0)
+    response = bedrock_client.list_model_invocation_jobs()
+    assert response["ResponseMetadata"]["HTTPHeaders"]["date"] == "Sat, 01 Mar 2025 12:00:00 GMT"
+    bedrock.advance(timedelta(hours=3, seconds=1.5))
+    response = bedrock_client.list_model_invocation_jobs()
+    assert response["ResponseMetadata"]["HTTPHeaders"]["date"] == "Sat, 01 Mar 2025 15:00:01 GMT"

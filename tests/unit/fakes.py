@@ -41,6 +41,8 @@ class FakeBedrock:
     now: datetime
     page_size: int = 3
     calls: int = 0
+    queries: list[dict[str, object]] = field(default_factory=list)  # each listing's query, once per listing
+    gets: list[str] = field(default_factory=list)
 
     def snapshot(self, job: FakeJob) -> JobSnapshot:
         status, changed = job.status_at(self.now)
@@ -60,6 +62,7 @@ class FakeBedrock:
         submitted_before: datetime | None = None,
         status: str | None = None,
     ) -> Iterator[list[JobSnapshot]]:
+        self.queries.append({"after": submitted_after, "before": submitted_before, "status": status})
         matching = []
         for job in sorted(self.jobs, key=lambda j: (j.submit_time, j.arn)):
             if job.submit_time > self.now or job.visible_from > self.now:
@@ -79,8 +82,13 @@ class FakeBedrock:
     def limit_calls_to(self, time_left: object) -> None:
         """Calls here take no time."""
 
+    def server_time(self) -> datetime | None:
+        """Bedrock's clock as a Date header gives it: to the whole second."""
+        return self.now.replace(microsecond=0)
+
     def get(self, job_arn: str) -> JobSnapshot | None:
         self.calls += 1
+        self.gets.append(job_arn)
         for job in self.jobs:
             if job.arn == job_arn and job.submit_time <= self.now:
                 return self.snapshot(job)
@@ -129,6 +137,7 @@ class InMemoryJobStore:
         self.items: dict[str, _Item] = {}
         self.cursor: Cursor | None = None
         self.writes = 0
+        self.read: list[str] = []  # every job ARN get_jobs was asked for
 
     def load_cursor(self) -> Cursor | None:
         return self.cursor
@@ -151,7 +160,9 @@ class InMemoryJobStore:
         }
 
     def get_jobs(self, job_arns: Iterable[str]) -> dict[str, StoredJob]:
-        return {arn: self.items[arn].job for arn in job_arns if arn in self.items}
+        arns = list(job_arns)
+        self.read += arns
+        return {arn: self.items[arn].job for arn in arns if arn in self.items}
 
     def record(
         self, changes: list[Change], now: datetime, ttl: timedelta, claim: Claim | None = None

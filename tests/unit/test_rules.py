@@ -3,17 +3,22 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from notifier.core.jobs import DEFAULT_NOTIFY_STATUSES, JobSnapshot, RecordCounts
+from notifier.poller import rules
 from notifier.poller.bedrock import call_limits
 from notifier.poller.rules import (
+    FULL_SWEEP_EVERY,
     MISSING,
     NotifyRule,
     StoredJob,
     advance_watermark,
     detect_change,
+    finished_in_window,
     has_settled,
     job_arn_problem,
     listing_start,
     should_retire,
+    statuses_to_list,
+    sweep_due,
     watermark_after_listing,
 )
 
@@ -252,3 +257,48 @@ def test_the_notice_of_a_job_that_ended_is_assessed_with_the_threshold_given():
     assert lenient.notice is not None
     assert (default.notice.outcome, default.notice.severity) == ("succeededWithErrors", "warning")
     assert (lenient.notice.outcome, lenient.notice.severity) == ("succeededWithErrors", "info")
+
+
+def test_the_watermark_moves_to_bedrocks_clock_only_when_that_drops_a_listed_job():
+    overlap = timedelta(minutes=10)
+    burst = T - timedelta(minutes=1)  # the newest job, and the oldest one listed
+    # within the overlap of the listing's Date nothing drops: the watermark stays, so an idle poll writes nothing
+    assert (
+        watermark_after_listing(burst, T, listed_at=T + timedelta(minutes=8), oldest_listed=burst, overlap=overlap)
+        == burst
+    )
+    # once the listing began more than the overlap after the oldest job listed, it moves to Bedrock's clock
+    listed_at = burst + overlap
+    assert watermark_after_listing(burst, T, listed_at=listed_at, oldest_listed=burst, overlap=overlap) == listed_at
+    # never back, and not without a Date or a job listed
+    assert watermark_after_listing(T, T, listed_at=T - timedelta(hours=1), oldest_listed=burst, overlap=overlap) == T
+    assert watermark_after_listing(burst, T, listed_at=None, oldest_listed=burst, overlap=overlap) == burst
+    assert watermark_after_listing(burst, T, listed_at=T + overlap, oldest_listed=None, overlap=overlap) == burst
+
+
+def test_a_full_sweep_is_due_an_hour_after_the_last_and_when_the_clock_went_back():
+    assert sweep_due(None, T)
+    assert not sweep_due(T, T + FULL_SWEEP_EVERY - timedelta(seconds=1))
+    assert sweep_due(T, T + FULL_SWEEP_EVERY)
+    assert sweep_due(T, T - timedelta(seconds=1))
+
+
+def test_statuses_are_listed_only_where_a_tracked_job_has_them_and_gets_when_as_cheap():
+    def stored(status: str, count: int) -> list[StoredJob]:
+        return [StoredJob(f"{ARN}{status}{i}", status, T) for i in range(count)]
+
+    assert statuses_to_list([], 1000) == ()
+    assert statuses_to_list(stored("InProgress", 1), 1000) == ()  # one Get instead of one listing
+    assert statuses_to_list(stored("InProgress", 1) + stored("Scheduled", 1), 1000) == ()
+    assert statuses_to_list(stored("InProgress", 2), 1000) == ("InProgress",)
+    assert statuses_to_list(stored("Stopping", 3) + stored("Submitted", 1), 1000) == ("Submitted", "Stopping")
+    assert statuses_to_list(stored("Archived", 5), 1000) == ()  # not listable by status: read with a Get
+    assert statuses_to_list(stored("InProgress", 3), 2) == ("InProgress",)  # 3 Gets against 2 pages
+
+
+def test_the_finished_jobs_kept_are_those_the_next_window_shows_the_newest_first(monkeypatch):
+    listed = [(f"{ARN[:-12]}{i:012d}", T + timedelta(seconds=i)) for i in range(10)]
+    finished = {f"{i:012d}" for i in range(0, 10, 2)}
+    assert finished_in_window(listed, finished, T + timedelta(seconds=3)) == {f"{i:012d}" for i in (4, 6, 8)}
+    monkeypatch.setattr(rules, "FINISHED_LIMIT", 2)
+    assert finished_in_window(listed, finished, T) == {f"{i:012d}" for i in (6, 8)}

@@ -52,8 +52,16 @@ def _from_item(item: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Cursor:
+    """Where the next listing of new jobs starts, and what the poll needs not redo.
+
+    `finished` holds the job ids (the ARN's last part) of jobs inside the listing window already recorded in a
+    terminal status, so the next poll does not read them again; `swept_at` is when every non-terminal status was
+    last listed in full."""
+
     watermark: datetime | None
     baseline_complete: bool
+    finished: frozenset[str] = frozenset()
+    swept_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -138,13 +146,22 @@ class StateStore:
             return None
         values = _from_item(response["Item"])
         return Cursor(
-            watermark=parse_time(values.get("watermark")), baseline_complete=bool(values.get("baselineComplete"))
+            watermark=parse_time(values.get("watermark")),
+            baseline_complete=bool(values.get("baselineComplete")),
+            finished=frozenset(str(job_id) for job_id in values.get("finishedJobs") or ()),
+            swept_at=parse_time(values.get("sweptAt")),
         )
 
     def save_cursor(self, cursor: Cursor, now: datetime) -> bool:
         """Moves the watermark forward only; False when an overlapping poll already moved it further."""
         watermark = isoformat(cursor.watermark)
-        item = {**schema.cursor_key(), "watermark": watermark, "baselineComplete": cursor.baseline_complete}
+        item: dict[str, Any] = {
+            **schema.cursor_key(),
+            "watermark": watermark,
+            "baselineComplete": cursor.baseline_complete,
+        }
+        item["finishedJobs"] = set(cursor.finished) or None  # a string set; DynamoDB has no empty one
+        item["sweptAt"] = isoformat(cursor.swept_at)
         item["updatedAt"] = isoformat(now)
         condition = "attribute_not_exists(pk) OR attribute_not_exists(watermark)"
         values = None

@@ -1,10 +1,15 @@
 """One poll: list what is new, follow what is still running, record transitions, publish the outbox.
 
 How a poll stays cheap and still misses nothing:
-  new jobs       ListModelInvocationJobs(submitTimeAfter = watermark - overlap), oldest first; the
-                 watermark is the newest submitTime seen, on Bedrock's clock, so the Lambda's clock never matters.
-  running jobs   one listing per non-terminal status for jobs submitted before that window, so a job that
-                 has run for days costs one page, not every job submitted since it started.
+  new jobs       ListModelInvocationJobs(submitTimeAfter = watermark - overlap), oldest first; the watermark is
+                 on Bedrock's clock (the newest submitTime seen, or Bedrock's Date when the listing began once
+                 that drops a job from the window), so the Lambda's clock never matters and a burst of jobs leaves
+                 the window an overlap after it arrived. Jobs in the window already recorded as finished are
+                 named in the cursor and not read from the table again.
+  running jobs   tracked open jobs submitted before that window: a Get each when there are few, otherwise a
+                 listing of each non-terminal status they have; every FULL_SWEEP_EVERY all five statuses, which
+                 also finds a job that became visible later than the overlap and is still running. A job that
+                 has run for days costs a Get or a page, not every job submitted since it started.
   departed jobs  tracked open jobs found in neither listing left the non-terminal statuses: a Get each
                  (or one listing of their submit-time window when there are many) reads where they went.
                  Bedrock may answer a Get with a 404 for a moment, so a job is retired only after several polls
@@ -32,6 +37,7 @@ from notifier.core.jobs import KNOWN_STATUSES, NON_TERMINAL_STATUSES, JobSnapsho
 from notifier.core.notice import Notice
 from notifier.core.observability import logger
 from notifier.core.settings import PollerSettings
+from notifier.poller.bedrock import PAGE_SIZE
 from notifier.poller.job_store import Claim, Cursor, pending_after
 from notifier.poller.ports import JobSource, JobStore, NoticeSink
 from notifier.poller.rules import (
@@ -42,10 +48,14 @@ from notifier.poller.rules import (
     StoredJob,
     advance_watermark,
     detect_change,
+    finished_in_window,
     has_settled,
     job_arn_problem,
+    job_id,
     listing_start,
     should_retire,
+    statuses_to_list,
+    sweep_due,
     watermark_after_listing,
 )
 
@@ -56,6 +66,9 @@ TERMINAL_BY_LIKELIHOOD = ("Completed", "Failed", "PartiallyCompleted", "Stopped"
 BOUNDARY = timedelta(seconds=1)  # listings overlap by this much so neither side's bound can drop a job
 # A run's claim on the notices it publishes lapses this long after the run's own timeout.
 CLAIM_MARGIN = timedelta(seconds=10)
+# A poll that records more transitions than this logs each at DEBUG and a summary at INFO, as a baseline does:
+# ten thousand lines would bury the few a person reads.
+BULK_LOG_LIMIT = 20
 
 
 @dataclass
@@ -124,6 +137,12 @@ class Poll:
             until=clock() + timedelta(milliseconds=deadline.remaining_ms()) + CLAIM_MARGIN,
         )
         self.claimed: set[str] = set()  # jobs whose pending notices this run holds
+        self.finished: set[str] = set()  # ids of jobs recorded as finished: never read again in this poll
+        self.window: dict[str, datetime] = {}  # job ARN -> submitTime, of the jobs the listing of new jobs showed
+        self.listed_at: datetime | None = None  # Bedrock's clock when that listing began
+        self.listing_complete = False
+        self.swept = False
+        self.bulk = False  # per-job lines at DEBUG from now on, and a summary at the end
 
     # -- the scheduled poll ---------------------------------------------------------------------------------
 
@@ -137,15 +156,15 @@ class Poll:
     def run(self) -> PollReport:
         cursor = self._start()
         watermark = cursor.watermark if cursor else None
-        start = listing_start(
-            watermark, self.settings.overlap, self.clock(), self.settings.baseline_lookback, self.settings.job_ttl
-        )
+        start = self._listing_start(watermark)
+        sweep = sweep_due(cursor.swept_at if cursor else None, self.clock())
+        self.finished = set(cursor.finished) if cursor else set()
         open_before = self.store.open_jobs()
         self.known.update(open_before)
         try:
             watermark = self._list_new(start, watermark)
             if self.report.complete:
-                self._list_running(start)
+                self._follow_running(start, [job for arn, job in open_before.items() if arn not in self.seen], sweep)
             if self.report.complete:
                 self._follow_departed([job for arn, job in open_before.items() if arn not in self.seen])
         except OutOfTime:
@@ -159,24 +178,44 @@ class Poll:
         self.report.open_jobs = sum(
             1 for job in self.known.values() if not is_terminal(job.status) and job.status != _GONE
         )
+        self._log_summary()
         if self.report.error:
             raise BedrockUnavailable(self.report.error)
         return self.report
 
+    def _listing_start(self, watermark: datetime | None) -> datetime:
+        settings = self.settings
+        return listing_start(watermark, settings.overlap, self.clock(), settings.baseline_lookback, settings.job_ttl)
+
     def _list_new(self, start: datetime, watermark: datetime | None) -> datetime | None:
         for page in self._pages(submitted_after=start):
+            if self.listed_at is None:
+                self.listed_at = self.bedrock.server_time()
+            self.window.update((job.job_arn, job.submit_time) for job in page)
             self._process(page)
             watermark = advance_watermark(watermark, page)
             if not self._time_for_more():
                 return watermark
-        return watermark_after_listing(watermark, start)
+        self.listing_complete = True
+        return watermark_after_listing(
+            watermark,
+            start,
+            listed_at=self.listed_at,
+            oldest_listed=min(self.window.values(), default=None),
+            overlap=self.settings.overlap,
+        )
 
-    def _list_running(self, start: datetime) -> None:
-        for status in NON_TERMINAL_STATUSES:
+    def _follow_running(self, start: datetime, older: list[StoredJob], sweep: bool) -> None:
+        """Tracked open jobs the window did not show. A sweep lists every non-terminal status, which also finds
+        jobs never seen; otherwise only the statuses they have, or none when a Get each is as cheap (those not
+        listed are read as departed jobs)."""
+        statuses = NON_TERMINAL_STATUSES if sweep else statuses_to_list(older, PAGE_SIZE)
+        for status in statuses:
             for page in self._pages(status=status, submitted_before=start + BOUNDARY):
                 self._process(page)
                 if not self._time_for_more():
                     return
+        self.swept = sweep
 
     def _follow_departed(self, departed: list[StoredJob]) -> None:
         remaining = {job.job_arn: job for job in departed}
@@ -231,9 +270,38 @@ class Poll:
 
     def _save_cursor(self, cursor: Cursor | None, watermark: datetime | None) -> None:
         baseline_complete = (cursor.baseline_complete if cursor else False) or self.report.complete
-        updated = Cursor(watermark=watermark, baseline_complete=baseline_complete)
+        finished = {job_id(arn) for arn in self.window if self._is_finished(arn)}
+        if self.listing_complete:  # the jobs the window no longer shows are dropped, the newest kept
+            kept = finished_in_window(self.window.items(), finished, self._listing_start(watermark))
+        else:
+            kept = frozenset(finished | (cursor.finished if cursor else frozenset()))
+        swept_at = self.clock() if self.swept and self.report.complete else (cursor.swept_at if cursor else None)
+        updated = Cursor(watermark=watermark, baseline_complete=baseline_complete, finished=kept, swept_at=swept_at)
         if updated != cursor:  # an idle poll writes nothing
             self.store.save_cursor(updated, self.clock())
+
+    def _is_finished(self, job_arn: str) -> bool:
+        known = self.known.get(job_arn)
+        return job_id(job_arn) in self.finished or (known is not None and is_terminal(known.status))
+
+    def _log_summary(self) -> None:
+        """One line for a baseline or a bulk poll, whose per-job lines went to DEBUG."""
+        if not (self.silent or self.bulk) or not self.report.transitions:
+            return
+        logger.info(
+            "Baseline recorded silently; each job is logged at DEBUG"
+            if self.silent
+            else "Many transitions recorded; each is logged at DEBUG",
+            extra={
+                "transitions": sum(self.report.transitions.values()),
+                "by_status": dict(sorted(self.report.transitions.items())),
+                "notices": self.report.notices_recorded,
+                "conflicts": self.report.conflicts,
+            },
+        )
+
+    def _log_job(self, message: str, **extra: object) -> None:
+        (logger.debug if self.silent or self.bulk else logger.info)(message, extra=extra)
 
     # -- the fast path: one job named by an event -----------------------------------------------------------
 
@@ -281,6 +349,8 @@ class Poll:
         """Diffs a page against the table and records what changed."""
         jobs = list({job.job_arn: job for job in page}.values())
         self.seen.update(job.job_arn for job in jobs)
+        # Recorded as finished already: no status can follow a terminal one, so there is nothing to read or diff.
+        jobs = [job for job in jobs if job_id(job.job_arn) not in self.finished]
         unknown = [job.job_arn for job in jobs if job.job_arn not in self.known and job.job_arn not in self.looked_up]
         if unknown:
             self.known.update(self.store.get_jobs(unknown))
@@ -302,6 +372,7 @@ class Poll:
                 changes.append(change)
         if not changes:
             return
+        self.bulk = self.bulk or sum(self.report.transitions.values()) + len(changes) > BULK_LOG_LIMIT
         recorded, conflicts = self.store.record(changes, now, self.settings.job_ttl, self.claim)
         for change in recorded:
             self._remember(change)
@@ -309,10 +380,10 @@ class Poll:
                 self.claimed.add(change.job.job_arn)
         for change in conflicts:
             self.report.conflicts += 1
-            logger.info(
+            self._log_job(
                 "Not recorded: an overlapping poll recorded it or is publishing this job's notices; "
                 "the next poll reads it again",
-                extra={"job_arn": change.job.job_arn},
+                job_arn=change.job.job_arn,
             )
 
     def _remember(self, change: Change) -> None:
@@ -330,7 +401,7 @@ class Poll:
             statuses=(previous.statuses if previous else frozenset()) | {job.status},
         )
         if not change.is_transition:
-            logger.info("Tracked job seen again; it is followed as before", extra={"job_arn": job.job_arn})
+            self._log_job("Tracked job seen again; it is followed as before", job_arn=job.job_arn)
             return
         self.report.transitions[job.status] += 1
         if change.notice:
@@ -341,14 +412,12 @@ class Poll:
                 "Unknown job status: treated as not terminal and published",
                 extra={"job_arn": job.job_arn, "status": job.status},
             )
-        logger.info(
+        self._log_job(
             "Transition recorded",
-            extra={
-                "job_arn": job.job_arn,
-                "previous_status": change.previous_status,
-                "status": job.status,
-                "published": change.notice is not None,
-            },
+            job_arn=job.job_arn,
+            previous_status=change.previous_status,
+            status=job.status,
+            published=change.notice is not None,
         )
 
     def publish_outbox(self) -> None:

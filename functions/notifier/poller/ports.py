@@ -33,6 +33,10 @@ class JobSource(Protocol):
 
     def limit_calls_to(self, time_left: Callable[[], float] | None) -> None: ...
 
+    def server_time(self) -> datetime | None:
+        """Bedrock's clock when it answered the last call (its Date header), or None when it did not say."""
+        ...
+
 
 class JobStore(Protocol):
     """Job states, their unpublished notices and the poll cursor, written with conditional writes: a change

@@ -5,12 +5,15 @@ Nothing here does I/O; the poll orchestration (notifier.poller.poll) feeds it an
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 
-from notifier.core.jobs import KNOWN_STATUSES, LIFECYCLE_STEP, JobSnapshot, is_terminal
+from notifier.core.jobs import KNOWN_STATUSES, LIFECYCLE_STEP, NON_TERMINAL_STATUSES, JobSnapshot, is_terminal
 from notifier.core.notice import Notice
 from notifier.core.outcome import DEFAULT_ERROR_RATE_WARNING
 
@@ -26,6 +29,12 @@ _JOB_ARN = re.compile(
     r"^arn:aws(?:-[^:]+)?:bedrock:(?P<region>[a-z0-9-]{1,20}):(?P<account>[0-9]{12}):"
     r"model-invocation-job/[a-z0-9]{12}$"
 )
+# Every non-terminal status is listed in full this often (a sweep), for jobs older than the window that were
+# never seen: the polls between list only the statuses tracked jobs have.
+FULL_SWEEP_EVERY = timedelta(hours=1)
+# At most this many finished job ids are kept in the cursor (about 12 bytes each, far below DynamoDB's 400 KB
+# item); past it the oldest are read again from the table instead.
+FINISHED_LIMIT = 20_000
 MISSING = "missing"  # retired because Bedrock no longer finds the job
 SETTLED = "settled"  # retired because it ended in a status this version does not know
 
@@ -142,9 +151,60 @@ def listing_start(
     return max(start, now - remembered_for(ttl))
 
 
-def watermark_after_listing(watermark: datetime | None, start: datetime) -> datetime:
-    """With no job seen yet, the next listing starts where this one did, not at the next run's clock."""
-    return start if watermark is None else watermark
+def watermark_after_listing(
+    watermark: datetime | None,
+    start: datetime,
+    *,
+    listed_at: datetime | None = None,
+    oldest_listed: datetime | None = None,
+    overlap: timedelta = timedelta(0),
+) -> datetime:
+    """The watermark after a complete listing of new jobs.
+
+    It is the newest submitTime seen (with no job seen yet, where this listing started), or Bedrock's clock when
+    the listing began (`listed_at`, its Date header) once that is later and drops a listed job from the next
+    window: a job submitted more than the overlap before `listed_at` was visible by then, since Bedrock's listing
+    lag is shorter than the overlap, so it has been read. Anchored at the newest job only, a burst of jobs would
+    be listed again by every poll until a newer job arrived. It moves only when it drops a job, so that an idle
+    poll writes nothing."""
+    current = start if watermark is None else watermark
+    if listed_at is None or oldest_listed is None or listed_at <= current:
+        return current
+    return listed_at if oldest_listed <= listed_at - overlap else current
+
+
+def sweep_due(swept_at: datetime | None, now: datetime) -> bool:
+    """Whether this poll lists every non-terminal status in full (also when the clock went back)."""
+    return swept_at is None or not swept_at <= now < swept_at + FULL_SWEEP_EVERY
+
+
+def statuses_to_list(older: Iterable[StoredJob], page_size: int) -> tuple[str, ...]:
+    """Which non-terminal statuses to list for the tracked open jobs submitted before the listing window: only
+    those such a job has, and none when a Get each costs no more calls than the listings would (a job in a status
+    this version does not know is read with a Get in any case)."""
+    jobs = list(older)
+    counts = Counter(job.status for job in jobs if job.status in NON_TERMINAL_STATUSES)
+    listings = sum(math.ceil(count / page_size) for count in counts.values())
+    if sum(counts.values()) <= listings:
+        return ()
+    return tuple(status for status in NON_TERMINAL_STATUSES if status in counts)
+
+
+def job_id(job_arn: str) -> str:
+    """The last part of a job's ARN: unique among the jobs of one account and region."""
+    return job_arn.rsplit("/", 1)[-1]
+
+
+def finished_in_window(
+    listed: Iterable[tuple[str, datetime]], finished: set[str], next_start: datetime
+) -> frozenset[str]:
+    """The ids of finished jobs among those listed (ARN, submitTime) that the next listing will show again, the
+    newest FINISHED_LIMIT of them."""
+    inside = sorted(
+        ((submitted, job_id(arn)) for arn, submitted in listed if submitted > next_start and job_id(arn) in finished),
+        reverse=True,
+    )
+    return frozenset(identifier for _, identifier in inside[:FINISHED_LIMIT])
 
 
 def should_retire(stored: StoredJob, now: datetime) -> bool:
