@@ -402,6 +402,7 @@ class BedrockEmulator:
         self._faults: list[_Fault] = []
         self._latency: dict[str, float] = {}
         self._hidden: dict[str, int] = {}  # job id -> list calls left that leave it out
+        self._hidden_until: dict[str, datetime] = {}  # job id -> when it shows again, list calls left or not
 
     @contextmanager
     def _state(self) -> Iterator[None]:
@@ -824,6 +825,7 @@ class BedrockEmulator:
         del self._jobs[job_id]
         del self._order[bisect.bisect_left(self._order, (record["submitTime"], job_id))]
         self._hidden.pop(job_id, None)
+        self._hidden_until.pop(job_id, None)
         self._stop_reads.pop(job_id, None)
         self._progress.pop(job_id, None)
         self._expires.pop(job_id, None)
@@ -896,12 +898,16 @@ class BedrockEmulator:
             else:
                 self._latency.pop(operation, None)
 
-    def hide_from_list(self, job: str, list_calls: int) -> None:
-        """Leave a job out of the next ``list_calls`` list responses (Get still finds it); 0 shows it again."""
+    def hide_from_list(self, job: str, list_calls: int, until: datetime | None = None) -> None:
+        """Leave a job out of the next ``list_calls`` list responses (Get still finds it); 0 shows it again.
+        With ``until``, it shows again from that moment on the emulator's clock: a listing lag bounded in time."""
         with self._state():
             job_id = _job_id(self._record(job)["jobArn"])
+            self._hidden_until.pop(job_id, None)
             if list_calls > 0:
                 self._hidden[job_id] = list_calls
+                if until is not None:
+                    self._hidden_until[job_id] = until
             else:
                 self._hidden.pop(job_id, None)
 
@@ -1019,6 +1025,9 @@ class BedrockEmulator:
         page: list[dict[str, Any]] = []
         more = False
         now = self._now()
+        for job_id in [job_id for job_id, until in self._hidden_until.items() if until <= now]:
+            self._hidden.pop(job_id, None)
+            self._hidden_until.pop(job_id)
         for position in positions:
             job_id = order[position][1]
             record = self._jobs[job_id]
@@ -1038,6 +1047,7 @@ class BedrockEmulator:
             last = page[-1]
             answer["nextToken"] = _encode_token((last["submitTime"], _job_id(last["jobArn"])), digest)
         self._hidden = {job_id: left - 1 for job_id, left in self._hidden.items() if left > 1}
+        self._hidden_until = {job_id: until for job_id, until in self._hidden_until.items() if job_id in self._hidden}
         self._seen(page)
         return answer
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -166,6 +166,26 @@ def test_a_hidden_job_is_missing_from_lists_but_found_by_get(bedrock: BedrockEmu
     # Then only the third listing shows it, while Get always did
     assert listings == [{visible}, {visible}, {visible, hidden}]
     assert direct["jobArn"] == hidden
+
+
+def test_a_lag_bounded_in_time_ends_at_its_moment_with_list_calls_left(
+    bedrock: BedrockEmulator, bedrock_client: Any
+) -> None:
+    bedrock.set_now(T0)
+    hidden = bedrock.create_job("lagging", submit_time=T0)
+    bedrock.hide_from_list(hidden, list_calls=10, until=T0 + timedelta(minutes=5))
+
+    def listed() -> bool:
+        return hidden in {
+            job["jobArn"] for job in bedrock_client.list_model_invocation_jobs()["invocationJobSummaries"]
+        }
+
+    assert not listed()
+    bedrock.advance(timedelta(minutes=4, seconds=59))
+    assert not listed()
+    bedrock.advance(timedelta(seconds=1))
+    assert listed()
+    assert listed()  # and it stays shown
 
 
 def test_a_hidden_job_does_not_hold_a_token_open(bedrock: BedrockEmulator, bedrock_client: Any) -> None:

@@ -164,3 +164,16 @@ def test_the_sweep_is_noted_in_the_cursor_and_due_again_an_hour_later():
     account.poll(timedelta(seconds=1))
     assert account.status_listings == list(NON_TERMINAL_STATUSES)
     assert account.store.cursor.swept_at == T0 + FULL_SWEEP_EVERY
+
+
+def test_a_date_header_far_from_the_lambdas_clock_does_not_move_the_window():
+    # Given answers whose Date is a day ahead (a proxy's own clock), and a job already listed long ago
+    account = Account([job(1, T0 - timedelta(hours=2), (timedelta(minutes=1), "Completed"))])
+    account.bedrock.server_time = lambda: account.bedrock.now + timedelta(days=1)  # type: ignore[method-assign]
+    account.poll(timedelta(0))
+    account.poll()
+    # When a job is submitted afterwards
+    account.bedrock.jobs.append(job(2, account.bedrock.now + timedelta(minutes=1), (timedelta(minutes=1), "Failed")))
+    account.poll()
+    # Then the window, moved by submit times alone, still lists it
+    assert account.published() == [("job-2", "Failed")]

@@ -19,6 +19,7 @@ from notifier.poller.rules import (
     should_retire,
     statuses_to_list,
     sweep_due,
+    trusted_date,
     watermark_after_listing,
 )
 
@@ -302,3 +303,11 @@ def test_the_finished_jobs_kept_are_those_the_next_window_shows_the_newest_first
     assert finished_in_window(listed, finished, T + timedelta(seconds=3)) == {f"{i:012d}" for i in (4, 6, 8)}
     monkeypatch.setattr(rules, "FINISHED_LIMIT", 2)
     assert finished_in_window(listed, finished, T) == {f"{i:012d}" for i in (6, 8)}
+
+
+def test_bedrocks_date_is_trusted_only_when_it_agrees_with_the_lambdas_clock():
+    assert trusted_date(T, T + timedelta(minutes=4)) == T
+    assert trusted_date(T + timedelta(minutes=5), T) == T + timedelta(minutes=5)
+    assert trusted_date(T + timedelta(days=1), T) is None  # a proxy's own clock, a day off
+    assert trusted_date(T - timedelta(minutes=6), T) is None
+    assert trusted_date(None, T) is None

@@ -41,6 +41,7 @@ from notifier.poller.bedrock import PAGE_SIZE
 from notifier.poller.job_store import Claim, Cursor, pending_after
 from notifier.poller.ports import JobSource, JobStore, NoticeSink
 from notifier.poller.rules import (
+    FINISHED_LIMIT,
     MISSING,
     SETTLED,
     Change,
@@ -56,6 +57,7 @@ from notifier.poller.rules import (
     should_retire,
     statuses_to_list,
     sweep_due,
+    trusted_date,
     watermark_after_listing,
 )
 
@@ -190,7 +192,7 @@ class Poll:
     def _list_new(self, start: datetime, watermark: datetime | None) -> datetime | None:
         for page in self._pages(submitted_after=start):
             if self.listed_at is None:
-                self.listed_at = self.bedrock.server_time()
+                self.listed_at = trusted_date(self.bedrock.server_time(), self.clock())
             self.window.update((job.job_arn, job.submit_time) for job in page)
             self._process(page)
             watermark = advance_watermark(watermark, page)
@@ -273,8 +275,8 @@ class Poll:
         finished = {job_id(arn) for arn in self.window if self._is_finished(arn)}
         if self.listing_complete:  # the jobs the window no longer shows are dropped, the newest kept
             kept = finished_in_window(self.window.items(), finished, self._listing_start(watermark))
-        else:
-            kept = frozenset(finished | (cursor.finished if cursor else frozenset()))
+        else:  # the part of the window not listed keeps what the cursor had, within the same limit
+            kept = frozenset(sorted(finished | (cursor.finished if cursor else frozenset()))[:FINISHED_LIMIT])
         swept_at = self.clock() if self.swept and self.report.complete else (cursor.swept_at if cursor else None)
         updated = Cursor(watermark=watermark, baseline_complete=baseline_complete, finished=kept, swept_at=swept_at)
         if updated != cursor:  # an idle poll writes nothing

@@ -35,6 +35,10 @@ FULL_SWEEP_EVERY = timedelta(hours=1)
 # At most this many finished job ids are kept in the cursor (about 12 bytes each, far below DynamoDB's 400 KB
 # item); past it the oldest are read again from the table instead.
 FINISHED_LIMIT = 20_000
+# Bedrock's Date header moves the window only when it agrees with the Lambda's clock this closely (both are
+# NTP-synchronised): a Date rewritten on the way, such as a proxy answering with its own clock, must not move
+# the window past jobs Bedrock has not listed yet.
+DATE_TRUSTED_WITHIN = timedelta(minutes=5)
 MISSING = "missing"  # retired because Bedrock no longer finds the job
 SETTLED = "settled"  # retired because it ended in a status this version does not know
 
@@ -171,6 +175,14 @@ def watermark_after_listing(
     if listed_at is None or oldest_listed is None or listed_at <= current:
         return current
     return listed_at if oldest_listed <= listed_at - overlap else current
+
+
+def trusted_date(server_time: datetime | None, now: datetime) -> datetime | None:
+    """Bedrock's Date when it is within DATE_TRUSTED_WITHIN of the Lambda's clock, else None (and the window
+    then follows the newest submitTime alone)."""
+    if server_time is None or abs(server_time - now) > DATE_TRUSTED_WITHIN:
+        return None
+    return server_time
 
 
 def sweep_due(swept_at: datetime | None, now: datetime) -> bool:
