@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import boto3
 from botocore.utils import parse_timestamp as botocore_parse_timestamp
@@ -80,9 +80,12 @@ class Measured:
     transitions: int = 0
 
 
-def measured_poll(settings: PollerSettings, topic: str, default_parser: bool) -> Measured:
+def measured_poll(
+    settings: PollerSettings, topic: str, default_parser: bool, clock_offset: timedelta = timedelta(0)
+) -> Measured:
     """One scheduled poll, run in the worker process: wall and CPU time of Poll.run alone (the adapters, made as
-    at a cold start, are outside both)."""
+    at a cold start, are outside both). The Lambda's clock is the emulator's (`clock_offset` from real time), as
+    a real Lambda's agrees with Bedrock's."""
     parser = botocore_parse_timestamp if default_parser else parse_timestamp
     store = StateStore(settings.state_table_name)
     poll = Poll(
@@ -93,6 +96,7 @@ def measured_poll(settings: PollerSettings, topic: str, default_parser: bool) ->
         region=REGION,
         account_id=ACCOUNT,
         deadline=Deadline(lambda: 900_000, timedelta(seconds=30)),
+        clock=lambda: datetime.now(UTC) + clock_offset,
     )
     started, cpu_started = time.perf_counter(), time.process_time()
     report = poll.run()
@@ -143,7 +147,8 @@ class Bench:
 
     def poll(self, scenario: str | None, *, to_list: int = 0, to_read: int = 0) -> Row | None:
         self.bedrock.calls.clear()
-        measured = self.worker.submit(measured_poll, self.settings, self.topic, self.default_parser).result()
+        offset = self.bedrock.now() - datetime.now(UTC)
+        measured = self.worker.submit(measured_poll, self.settings, self.topic, self.default_parser, offset).result()
         if scenario is None:
             return None
         store_calls = measured.store_calls
