@@ -1062,7 +1062,7 @@ class Soak:
             elif kind == "sns-error":
                 poller.sns_error = 0.5
             elif kind == "poller-kill":
-                poller.kill_at = rng.randint(1, 30)
+                poller.kill_at = rng.randint(1, 10)
             elif kind == "poller-timeout":
                 extras["timeout"] = self.config.timeout_reserve_seconds + rng.uniform(0.5, 5)
                 poller.latency = rng.uniform(0.1, 0.5)
@@ -1643,6 +1643,7 @@ DEALT_AGAIN_UNTIL_FIRED = {
     "sns-error": ("SNS throttling", "SNS 5xx"),
     "stale-get": ("Bedrock Get answered an older status without lastModifiedTime",),
     "dynamodb-lost-answer": (LOST_ANSWER_FAULT,),
+    "poller-kill": ("SIGKILL of a worker before its next call",),  # an idle poll makes only a few calls
 }
 SLACK_DEALT_AGAIN = {  # Slack faults that fire only on a call the invocation may not make: dealt again until fired
     "secrets": (SECRETS_FAULT,),
