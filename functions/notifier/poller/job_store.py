@@ -168,17 +168,10 @@ class StateStore:
         if watermark is not None:
             condition += " OR watermark <= :watermark"
             values = {":watermark": {"S": watermark}}
-        try:
-            request: dict[str, Any] = {"Item": _to_item(item), "ConditionExpression": condition}
-            if values:
-                request["ExpressionAttributeValues"] = values
-            self._call("PutItem", **request)
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise StateStoreError(f"could not save the poll cursor: {error.response['Error']['Code']}") from error
-        self._wrote()
-        return True
+        request: dict[str, Any] = {"Item": _to_item(item), "ConditionExpression": condition}
+        if values:
+            request["ExpressionAttributeValues"] = values
+        return self._write_if("PutItem", **request) is not None
 
     # -- job states -----------------------------------------------------------------------------------------
 
@@ -256,16 +249,7 @@ class StateStore:
                     ":owner": claim.owner if claim else "",
                 }
             )
-        try:
-            self._call("PutItem", **request)
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise StateStoreError(
-                f"could not record {change.job.job_arn}: {error.response['Error']['Code']}"
-            ) from error
-        self._wrote()
-        return True
+        return self._write_if("PutItem", **request) is not None
 
     @staticmethod
     def _job_item(change: Change, now: datetime, ttl: timedelta) -> dict[str, Any]:
@@ -305,62 +289,46 @@ class StateStore:
     def retire(self, job: StoredJob, now: datetime, ttl: timedelta, reason: str) -> bool:
         """Stops following a job (Bedrock no longer finds it, or it ended in a status this version does not
         know); the item expires like a finished job's. Seen again, a job Bedrock had lost is followed again."""
-        try:
-            self._call(
-                "UpdateItem",
-                Key=_to_item(schema.job_key(job.job_arn)),
-                UpdateExpression=(
-                    "REMOVE #op, #os, missedPolls, missingSince "
-                    "SET retired = :true, retiredBecause = :reason, #ttl = :ttl, updatedAt = :now"
-                ),
-                ConditionExpression="#s = :status",
-                ExpressionAttributeNames={
-                    "#op": schema.OPEN_INDEX_PARTITION_KEY,
-                    "#os": schema.OPEN_INDEX_SORT_KEY,
-                    "#ttl": schema.TTL_ATTRIBUTE,
-                    "#s": "status",
-                },
-                ExpressionAttributeValues=_to_item(
-                    {
-                        ":true": True,
-                        ":reason": reason,
-                        ":ttl": int((now + ttl).timestamp()),
-                        ":now": isoformat(now),
-                        ":status": job.status,
-                    }
-                ),
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise StateStoreError(f"could not retire {job.job_arn}: {error.response['Error']['Code']}") from error
-        self._wrote()
-        return True
+        written = self._write_if(
+            "UpdateItem",
+            Key=_to_item(schema.job_key(job.job_arn)),
+            UpdateExpression=(
+                "REMOVE #op, #os, missedPolls, missingSince "
+                "SET retired = :true, retiredBecause = :reason, #ttl = :ttl, updatedAt = :now"
+            ),
+            ConditionExpression="#s = :status",
+            ExpressionAttributeNames={
+                "#op": schema.OPEN_INDEX_PARTITION_KEY,
+                "#os": schema.OPEN_INDEX_SORT_KEY,
+                "#ttl": schema.TTL_ATTRIBUTE,
+                "#s": "status",
+            },
+            ExpressionAttributeValues=_to_item(
+                {
+                    ":true": True,
+                    ":reason": reason,
+                    ":ttl": int((now + ttl).timestamp()),
+                    ":now": isoformat(now),
+                    ":status": job.status,
+                }
+            ),
+        )
+        return written is not None
 
     def note_missing(self, job: StoredJob, now: datetime) -> bool:
         """Counts one more poll whose Get did not find the job; False when its status changed meanwhile."""
-        try:
-            self._call(
-                "UpdateItem",
-                Key=_to_item(schema.job_key(job.job_arn)),
-                UpdateExpression=(
-                    "SET missedPolls = if_not_exists(missedPolls, :zero) + :one, "
-                    "missingSince = if_not_exists(missingSince, :now), updatedAt = :now"
-                ),
-                ConditionExpression="#s = :status",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues=_to_item(
-                    {":zero": 0, ":one": 1, ":now": isoformat(now), ":status": job.status}
-                ),
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise StateStoreError(
-                f"could not count a miss of {job.job_arn}: {error.response['Error']['Code']}"
-            ) from error
-        self._wrote()
-        return True
+        written = self._write_if(
+            "UpdateItem",
+            Key=_to_item(schema.job_key(job.job_arn)),
+            UpdateExpression=(
+                "SET missedPolls = if_not_exists(missedPolls, :zero) + :one, "
+                "missingSince = if_not_exists(missingSince, :now), updatedAt = :now"
+            ),
+            ConditionExpression="#s = :status",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues=_to_item({":zero": 0, ":one": 1, ":now": isoformat(now), ":status": job.status}),
+        )
+        return written is not None
 
     # -- outbox: the unpublished notices kept in job items ---------------------------------------------------
 
@@ -387,27 +355,23 @@ class StateStore:
             return {arn: pending for arn, pending in zip(job_arns, claimed, strict=True) if pending}
 
     def _claim_one(self, job_arn: str, claim: Claim, now: datetime) -> dict[str, Notice] | None:
-        try:
-            response = self._call(
-                "UpdateItem",
-                Key=_to_item(schema.job_key(job_arn)),
-                UpdateExpression="SET #owner = :owner, #until = :until",
-                ConditionExpression=f"attribute_exists(#pending) AND {_CLAIM_FREE}",
-                ExpressionAttributeNames={
-                    "#pending": schema.PENDING_ATTRIBUTE,
-                    "#owner": schema.CLAIM_OWNER_ATTRIBUTE,
-                    "#until": schema.CLAIM_UNTIL_ATTRIBUTE,
-                },
-                ExpressionAttributeValues=_to_item(
-                    {":owner": claim.owner, ":until": claim.lapsed_at(), ":now": int(now.timestamp())}
-                ),
-                ReturnValues="ALL_NEW",
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return None
-            raise StateStoreError(f"could not claim {job_arn}: {error.response['Error']['Code']}") from error
-        self._wrote()
+        response = self._write_if(
+            "UpdateItem",
+            Key=_to_item(schema.job_key(job_arn)),
+            UpdateExpression="SET #owner = :owner, #until = :until",
+            ConditionExpression=f"attribute_exists(#pending) AND {_CLAIM_FREE}",
+            ExpressionAttributeNames={
+                "#pending": schema.PENDING_ATTRIBUTE,
+                "#owner": schema.CLAIM_OWNER_ATTRIBUTE,
+                "#until": schema.CLAIM_UNTIL_ATTRIBUTE,
+            },
+            ExpressionAttributeValues=_to_item(
+                {":owner": claim.owner, ":until": claim.lapsed_at(), ":now": int(now.timestamp())}
+            ),
+            ReturnValues="ALL_NEW",
+        )
+        if response is None:
+            return None  # another run holds it, or nothing is pending any more
         return _outbox_from_item(_from_item(response.get("Attributes", {}))) or None
 
     def release(self, job_arns: list[str], claim: Claim) -> None:
@@ -415,45 +379,36 @@ class StateStore:
         to lapse."""
 
         def release_one(job_arn: str) -> None:
-            try:
-                self._call(
-                    "UpdateItem",
-                    Key=_to_item(schema.job_key(job_arn)),
-                    UpdateExpression="REMOVE #owner, #until",
-                    ConditionExpression="#owner = :owner",
-                    ExpressionAttributeNames={
-                        "#owner": schema.CLAIM_OWNER_ATTRIBUTE,
-                        "#until": schema.CLAIM_UNTIL_ATTRIBUTE,
-                    },
-                    ExpressionAttributeValues=_to_item({":owner": claim.owner}),
-                )
-            except ClientError as error:
-                if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                    return  # cleared meanwhile, or it had lapsed and another run holds it now
-                raise StateStoreError(f"could not release {job_arn}: {error.response['Error']['Code']}") from error
-            self._wrote()
+            # Not held any more (cleared meanwhile, or lapsed and taken by another run): nothing to give up.
+            self._write_if(
+                "UpdateItem",
+                Key=_to_item(schema.job_key(job_arn)),
+                UpdateExpression="REMOVE #owner, #until",
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={
+                    "#owner": schema.CLAIM_OWNER_ATTRIBUTE,
+                    "#until": schema.CLAIM_UNTIL_ATTRIBUTE,
+                },
+                ExpressionAttributeValues=_to_item({":owner": claim.owner}),
+            )
 
         with ThreadPoolExecutor(max_workers=WRITE_CONCURRENCY) as pool:
             list(pool.map(release_one, job_arns))
 
     def reserve(self, second: int, count: int, limit: int) -> bool:
         """The send window shared by every run: adds `count` to that second's tally unless it would pass `limit`."""
-        try:
-            self._call(
-                "UpdateItem",
-                Key=_to_item(schema.send_window_key(second)),
-                UpdateExpression="ADD sent :count SET #ttl = :ttl",
-                ConditionExpression="attribute_not_exists(sent) OR sent <= :room",
-                ExpressionAttributeNames={"#ttl": schema.TTL_ATTRIBUTE},
-                ExpressionAttributeValues=_to_item(
-                    {":count": count, ":room": limit - count, ":ttl": second + int(SEND_WINDOW_TTL.total_seconds())}
-                ),
-            )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise StateStoreError(f"could not keep the send window: {error.response['Error']['Code']}") from error
-        return True
+        added = self._write_if(
+            "UpdateItem",
+            Key=_to_item(schema.send_window_key(second)),
+            UpdateExpression="ADD sent :count SET #ttl = :ttl",
+            ConditionExpression="attribute_not_exists(sent) OR sent <= :room",
+            ExpressionAttributeNames={"#ttl": schema.TTL_ATTRIBUTE},
+            ExpressionAttributeValues=_to_item(
+                {":count": count, ":room": limit - count, ":ttl": second + int(SEND_WINDOW_TTL.total_seconds())}
+            ),
+            item=False,
+        )
+        return added is not None
 
     def clear_published(self, job_arn: str, transition_ids: list[str], pending_count: int) -> None:
         """Drops published notices from the job item; the index keys and the run's claim go too when nothing
@@ -500,6 +455,17 @@ class StateStore:
         self._wrote()
 
     # -- plumbing -------------------------------------------------------------------------------------------
+
+    def _write_if(self, operation: str, item: bool = True, **params: Any) -> dict[str, Any] | None:
+        """One conditional write; None when its condition did not hold (another run changed the item first).
+        Any other failure is a StateStoreError from _call."""
+        try:
+            response = self._call(operation, **params)
+        except ClientError:  # _call lets only ConditionalCheckFailedException through
+            return None
+        if item:
+            self._wrote()
+        return response
 
     def _query(self, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
         while True:
