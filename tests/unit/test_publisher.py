@@ -106,6 +106,31 @@ def test_runs_publishing_at_once_share_one_pace():
     assert max(sent_per_second(clock).values()) <= 9
 
 
+class SlowWindow(LocalSendWindow):
+    """A shared window whose every reservation takes a while (a DynamoDB call under load)."""
+
+    def __init__(self, clock: Clock, seconds: float) -> None:
+        super().__init__()
+        self.clock = clock
+        self.seconds = seconds
+
+    def reserve(self, second: int, count: int, limit: int) -> bool:
+        granted = super().reserve(second, count, limit)
+        self.clock.now += self.seconds
+        return granted
+
+
+def test_a_reservation_that_ends_in_the_next_second_is_not_sent_in_it():
+    """Room taken in one second must not be spent in the next, beside the room taken there."""
+    clock = Clock(start=1_000_000.7)  # the first reservation ends in the next second
+    window = SlowWindow(clock, seconds=0.45)
+    outcome = publisher_on(clock, RecordingSns(clock, seconds_per_call=0.02), window=window).publish(
+        notices(60), time_left=lambda: 1000
+    )
+    assert len(outcome.published) == 60
+    assert max(sent_per_second(clock).values()) <= 9
+
+
 def test_a_warm_run_with_room_in_the_window_does_not_wait():
     """Back-to-back runs that each publish a notice or two never sleep: nothing is carried across invocations."""
     clock = Clock()

@@ -129,10 +129,13 @@ class NoticePublisher:
         while True:
             now = self._wall_clock()
             try:
-                if self.window.reserve(int(now), count, self.limit):
-                    return True
+                reserved = self.window.reserve(int(now), count, self.limit)
             except StateStoreError:
                 return False  # no pace can be kept: what is left waits for the next poll
+            if reserved and int(self._wall_clock()) == int(now):
+                return True
+            if reserved:
+                continue  # the reservation itself took us into the next second: take room in that one instead
             wait = int(now) + 1 - now
             if time_left() - wait < estimate:
                 return False
